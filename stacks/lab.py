@@ -10,15 +10,17 @@ from pulumi.runtime import config as runtime_config
 
 from components.cluster import LabCluster, LabClusterArgs, NodeGroupArgs
 from components.network import LabNetwork, LabNetworkArgs
+from components.services import LabServices, LabServicesArgs, ServiceDef
+from components.testapp import LabTestApp, LabTestAppArgs
 from stacks import outputs
-from stacks.config_reader import NAMESPACE, SettingsError
+from stacks.config_reader import NAMESPACE as CONFIG_NAMESPACE, SettingsError
 from stacks.settings import LabSettings, NodeGroupSettings, load
 
 
 def raw_config() -> tuple[dict[str, str], str | None]:
     """Every `lab:` key of the stack's config (without the prefix), and aws:region."""
     everything = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
-    prefix = f"{NAMESPACE}:"
+    prefix = f"{CONFIG_NAMESPACE}:"
     lab = {k[len(prefix):]: v for k, v in everything.items() if k.startswith(prefix)}
     return lab, everything.get("aws:region")
 
@@ -32,11 +34,32 @@ def settings_from_config(now: dt.datetime | None = None) -> LabSettings:
         raise pulumi.RunError(str(err)) from None
 
 
+APPS = ["app1", "app2"]
+APP_NAMESPACE = "default"  # the posts' namespace for the app and its Services
+SERVICE_PORT = 3000
+
+
 @dataclass
 class Lab:
     settings: LabSettings
     network: LabNetwork
     cluster: LabCluster
+    testapp: LabTestApp
+    services: LabServices
+
+
+def service_defs(s: LabSettings) -> list[ServiceDef]:
+    """The Services of LAB.md section 3, by the posts' names."""
+    return [
+        ServiceDef("app-clusterip-svc", "ClusterIP", app="app1"),
+        ServiceDef("app-nodeport-svc", "NodePort", app="app1", node_port=s.node_port),
+        # What post 000 only explains: Local keeps the client address, uses only local pods.
+        ServiceDef("app-nodeport-local-svc", "NodePort", app="app1", node_port=s.node_port_local,
+                   external_traffic_policy="Local"),
+        ServiceDef("web-service-externalname", "ExternalName", external_name=s.external_name),
+        ServiceDef("app1-svc", "ClusterIP", app="app1"),
+        ServiceDef("app2-svc", "ClusterIP", app="app2"),
+    ]
 
 
 def _node_group(ng: NodeGroupSettings, public: bool) -> NodeGroupArgs:
@@ -60,7 +83,13 @@ def build(s: LabSettings) -> Lab:
         node_port_source_cidrs=[str(n) for n in s.node_port_source_cidrs],
         node_groups=[_node_group(s.private_nodes, public=False), _node_group(s.public_nodes, public=True)],
         tags=s.tags))
-    return Lab(settings=s, network=network, cluster=cluster)
+    provider = cluster.provider
+    testapp = LabTestApp("testapp", LabTestAppArgs(
+        apps=APPS, replicas=s.app_replicas, image=s.app_image, namespace=APP_NAMESPACE,
+        provider=provider, depends_on=[]))
+    services = LabServices("services", LabServicesArgs(
+        services=service_defs(s), namespace=APP_NAMESPACE, provider=provider, depends_on=[]))
+    return Lab(settings=s, network=network, cluster=cluster, testapp=testapp, services=services)
 
 
 def main(now: dt.datetime | None = None) -> Lab:

@@ -14,6 +14,32 @@ if TYPE_CHECKING:
     from stacks.lab import Lab
 
 
+def entrypoints(lab: "Lab") -> dict:
+    """One entry per way in from outside; see README, "The outputs contract"."""
+    s = lab.settings
+    any_path = [{"path": "/", "app": "app1", "appSees": "/"},
+                {"path": "/some/deep/path", "app": "app1", "appSees": "/some/deep/path"}]
+    return {
+        # kube-proxy SNATs NodePort traffic under externalTrafficPolicy Cluster.
+        "nodeport": {"nodePort": s.node_port, "layer": "L4", "service": "app-nodeport-svc",
+                     "routes": [{**r, "clientPreserved": False} for r in any_path]},
+        "nodeport-local": {"nodePort": s.node_port_local, "layer": "L4", "service": "app-nodeport-local-svc",
+                           "externalTrafficPolicy": "Local",
+                           "routes": [{**r, "clientPreserved": True} for r in any_path]},
+    }
+
+
+def internal(lab: "Lab") -> dict:
+    from stacks.lab import APP_NAMESPACE, SERVICE_PORT
+
+    return {
+        "clusterIp": {"service": f"app-clusterip-svc.{APP_NAMESPACE}.svc.cluster.local:{SERVICE_PORT}",
+                      "app": "app1"},
+        "externalName": {"service": f"web-service-externalname.{APP_NAMESPACE}.svc.cluster.local",
+                         "cname": lab.settings.external_name},
+    }
+
+
 def export(lab: "Lab") -> None:
     s = lab.settings
     pulumi.export("clusterName", s.cluster_name)
@@ -24,3 +50,6 @@ def export(lab: "Lab") -> None:
     pulumi.export("publicSubnetIds", lab.network.public_subnet_ids)
     pulumi.export("privateSubnetIds", lab.network.private_subnet_ids)
     pulumi.export("oidcProviderArn", lab.cluster.oidc_provider_arn)
+    pulumi.export("replicas", {app: s.app_replicas for app in lab.testapp.deployments})
+    pulumi.export("entrypoints", entrypoints(lab))
+    pulumi.export("internal", internal(lab))

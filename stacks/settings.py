@@ -24,6 +24,10 @@ REGION_PATTERN = r"[a-z]{2}(-gov)?-[a-z]+-\d"
 # EKS: 1-100 characters, starting with a letter or digit.
 CLUSTER_NAME_PATTERN = r"[0-9A-Za-z][A-Za-z0-9_-]{0,99}"
 INSTANCE_TYPE_PATTERN = r"[a-z][a-z0-9-]*\.[0-9a-z]+"
+# RFC 1123 DNS name with at least two labels, as an ExternalName target must be.
+DNS_NAME_PATTERN = r"(?=.{1,253}$)[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)+"
+IMAGE_PATTERN = r"[a-z0-9][a-z0-9._/-]*(:[\w][\w.-]{0,127})?(@sha256:[0-9a-f]{64})?"
+NODE_PORT_RANGE = (30000, 32767)
 
 
 @dataclass(frozen=True)
@@ -61,6 +65,15 @@ class LabSettings:
     public_nodes: NodeGroupSettings
     owner: str
     expires_at: dt.datetime
+    app_image: str
+    """Image that runs testapp/server.py; any image with python3 on its PATH."""
+    app_replicas: int
+    node_port: int
+    """app-nodeport-svc's nodePort (30001 in the post)."""
+    node_port_local: int
+    """app-nodeport-local-svc's nodePort (externalTrafficPolicy Local)."""
+    external_name: str
+    """The domain web-service-externalname points at (www.google.com in post 003)."""
     tags: dict[str, str] = field(default_factory=dict)
     """Common tags for every AWS resource (lab, stack, cluster, owner, expiry)."""
 
@@ -71,6 +84,7 @@ DEFAULT_REGION = "ap-northeast-2"
 PRIVATE_NODES_DEFAULT = {"instanceType": "t3.small", "desiredSize": 2, "minSize": 2, "maxSize": 3}
 PUBLIC_NODES_DEFAULT = {"instanceType": "t3.small", "desiredSize": 1, "minSize": 1, "maxSize": 1}
 DEFAULT_EXPIRY = "12h"
+DEFAULT_APP_IMAGE = "python:3.14.0-alpine3.22"
 MAX_EXPIRY_HOURS = 24 * 30
 
 
@@ -160,6 +174,18 @@ def _check_network(reader: Reader, vpc: ipaddress.IPv4Network, zones: list[str],
                            str(b), f"overlaps {a_name}; subnets must not overlap")
 
 
+def _check_node_ports(reader: Reader, ports: Mapping[str, int]) -> None:
+    """Every node port of the lab is one port on every node: no two may share it."""
+    seen: dict[int, str] = {}
+    for key, port in ports.items():
+        if any(p.startswith(f"{reader.key(key)} ") for p in reader.problems):
+            continue  # already reported; its default stands in and must not collide falsely
+        if port in seen:
+            reader.problem(reader.key(key), port, f"is already used by {reader.key(seen[port])}; "
+                           "node ports must be distinct")
+        seen.setdefault(port, key)
+
+
 def _check_version(reader: Reader, version: str, allow_extended: bool, today: dt.date) -> None:
     key = reader.key("kubernetesVersion")
     if version not in versions.STANDARD_SUPPORT_ENDS:
@@ -210,6 +236,17 @@ def load(raw: Mapping[str, Any], region: str | None, stack: str,
                           "expected 1-256 letters, digits, spaces or _.:/=+-@ (an AWS tag value)")
     expires_at = _expiry(reader, now)
 
+    app_image = reader.string("appImage", DEFAULT_APP_IMAGE, IMAGE_PATTERN,
+                              "expected an image reference such as python:3.14.0-alpine3.22")
+    app_replicas = reader.integer("appReplicas", 3, 1, 20)
+    node_ports = {
+        "nodePort": reader.integer("nodePort", 30001, *NODE_PORT_RANGE),
+        "nodePortLocal": reader.integer("nodePortLocal", 30002, *NODE_PORT_RANGE),
+    }
+    _check_node_ports(reader, node_ports)
+    external_name = reader.string("externalName", "www.google.com", DNS_NAME_PATTERN,
+                                  "expected a DNS name such as www.google.com (lower case, at least two labels)")
+
     reader.unknown_keys()
     if reader.problems:
         raise SettingsError(reader.problems)
@@ -227,7 +264,9 @@ def load(raw: Mapping[str, Any], region: str | None, stack: str,
         public_subnet_cidrs=public, private_subnet_cidrs=private, nat_gateways=nat,
         api_access_cidrs=api_cidrs, node_port_source_cidrs=nodeport_cidrs,
         private_nodes=private_nodes, public_nodes=public_nodes, owner=owner,
-        expires_at=expires_at, tags=tags)
+        expires_at=expires_at, app_image=app_image, app_replicas=app_replicas,
+        node_port=node_ports["nodePort"], node_port_local=node_ports["nodePortLocal"],
+        external_name=external_name, tags=tags)
 
 
 def _vpc(reader: Reader, text: str) -> ipaddress.IPv4Network:

@@ -47,6 +47,17 @@ def as_pulumi_passes(config: dict[str, Any]) -> dict[str, str]:
     return {k: text(v) for k, v in config.items()}
 
 
+def _ints(value: Any) -> Any:
+    """Numbers cross the mock monitor as floats; the API server's schema wants integers."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _ints(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_ints(v) for v in value]
+    return value
+
+
 def secret_value(value: Any) -> Any:
     """The plain value of a secret input, or None when `value` is not a secret."""
     if isinstance(value, dict) and value.get(rpc._special_sig_key) == rpc._special_secret_sig:
@@ -101,7 +112,7 @@ class Graph:
     def manifests(self) -> list[dict[str, Any]]:
         """Every Kubernetes object the program creates, as the API server would receive it."""
         keys = ("apiVersion", "kind", "metadata", "spec", "data", "stringData", "type")
-        return [{k: r.inputs[k] for k in keys if k in r.inputs} for r in self.k8s_objects()]
+        return [_ints({k: r.inputs[k] for k in keys if k in r.inputs}) for r in self.k8s_objects()]
 
     def ancestors(self, urn: str) -> set[str]:
         """Everything `urn` waits for: its dependencies, theirs, and their children."""
