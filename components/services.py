@@ -20,7 +20,8 @@ class ServiceDef:
     node_port: int | None = None
     external_traffic_policy: str | None = None
     external_name: str | None = None
-    port_name: str | None = None
+    port_name: str | None = "http"
+    load_balancer_class: str | None = None
     annotations: dict[str, str] = field(default_factory=dict)
 
 
@@ -44,11 +45,17 @@ def service_spec(svc: ServiceDef) -> dict:
     spec = {"type": svc.type, "selector": {"app": svc.app}, "ports": [port]}
     if svc.external_traffic_policy:
         spec["externalTrafficPolicy"] = svc.external_traffic_policy
+    if svc.load_balancer_class:
+        spec["loadBalancerClass"] = svc.load_balancer_class
     return spec
 
 
 class LabServices(pulumi.ComponentResource):
     services: dict[str, k8s.core.v1.Service]
+
+    def hostname(self, name: str) -> pulumi.Output[str]:
+        """A LoadBalancer Service's DNS name, once its load balancer exists."""
+        return self.services[name].status.apply(lambda s: s.load_balancer.ingress[0].hostname)
 
     def __init__(self, name: str, args: LabServicesArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("lab:index:LabServices", name, None, opts)

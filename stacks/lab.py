@@ -8,7 +8,9 @@ from dataclasses import dataclass
 import pulumi
 from pulumi.runtime import config as runtime_config
 
+from components.alb_ingress import AlbIngressDef, AlbPath, AlbRule, LabAlbIngress, LabAlbIngressArgs
 from components.cluster import LabCluster, LabClusterArgs, NodeGroupArgs
+from components.lb_controller import LabLoadBalancerController, LabLoadBalancerControllerArgs
 from components.network import LabNetwork, LabNetworkArgs
 from components.services import LabServices, LabServicesArgs, ServiceDef
 from components.testapp import LabTestApp, LabTestAppArgs
@@ -46,20 +48,46 @@ class Lab:
     cluster: LabCluster
     testapp: LabTestApp
     services: LabServices
+    lb_controller: LabLoadBalancerController | None
+    alb: LabAlbIngress | None
+
+
+ALB_HEALTHCHECK = {"alb.ingress.kubernetes.io/healthcheck-path": "/healthz"}
+NLB_SERVICE = "app-lb-svc"
 
 
 def service_defs(s: LabSettings) -> list[ServiceDef]:
     """The Services of LAB.md section 3, by the posts' names."""
-    return [
+    # With ip targets the ALB health-checks the pods themselves; they answer /healthz.
+    backend_annotations = ALB_HEALTHCHECK if s.modules.alb else {}
+    defs = [
         ServiceDef("app-clusterip-svc", "ClusterIP", app="app1"),
         ServiceDef("app-nodeport-svc", "NodePort", app="app1", node_port=s.node_port),
         # What post 000 only explains: Local keeps the client address, uses only local pods.
         ServiceDef("app-nodeport-local-svc", "NodePort", app="app1", node_port=s.node_port_local,
                    external_traffic_policy="Local"),
         ServiceDef("web-service-externalname", "ExternalName", external_name=s.external_name),
-        ServiceDef("app1-svc", "ClusterIP", app="app1"),
-        ServiceDef("app2-svc", "ClusterIP", app="app2"),
+        ServiceDef("app1-svc", "ClusterIP", app="app1", annotations=backend_annotations),
+        ServiceDef("app2-svc", "ClusterIP", app="app2", annotations=backend_annotations),
     ]
+    if s.modules.nlb:
+        defs.append(ServiceDef(
+            NLB_SERVICE, "LoadBalancer", app="app1", port=80,
+            # The controller's current form of the post's `aws-load-balancer-type: nlb`.
+            load_balancer_class="service.k8s.aws/nlb",
+            annotations={
+                "service.beta.kubernetes.io/aws-load-balancer-scheme": "internet-facing",
+                "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type": "instance",
+            }))
+    return defs
+
+
+def alb_ingresses(s: LabSettings) -> list[AlbIngressDef]:
+    """LAB.md section 5: /v1 and /v2 on one ALB (Prefix: the post's `/v1/*` is wrong there)."""
+    return [AlbIngressDef("alb-ingress", group_order=10, rules=[AlbRule(host=None, paths=[
+        AlbPath("/v1", "Prefix", "app1-svc", SERVICE_PORT),
+        AlbPath("/v2", "Prefix", "app2-svc", SERVICE_PORT),
+    ])])]
 
 
 def _node_group(ng: NodeGroupSettings, public: bool) -> NodeGroupArgs:
@@ -87,9 +115,29 @@ def build(s: LabSettings) -> Lab:
     testapp = LabTestApp("testapp", LabTestAppArgs(
         apps=APPS, replicas=s.app_replicas, image=s.app_image, namespace=APP_NAMESPACE,
         provider=provider, depends_on=[]))
+
+    controller = None
+    if s.modules.load_balancer_controller:
+        controller = LabLoadBalancerController("aws-load-balancer-controller", LabLoadBalancerControllerArgs(
+            cluster_name=s.cluster_name, region=s.region, vpc_id=network.vpc_id,
+            oidc_provider_arn=cluster.oidc_provider_arn, oidc_issuer=cluster.oidc_issuer,
+            provider=provider, node_groups=list(cluster.node_groups.values()), tags=s.tags))
+    # The controller's webhook intercepts every Service (failurePolicy Fail) and must
+    # outlive the load balancers it made: everything it serves depends on it.
+    served_by_controller = [controller.release] if controller else []
+
     services = LabServices("services", LabServicesArgs(
-        services=service_defs(s), namespace=APP_NAMESPACE, provider=provider, depends_on=[]))
-    return Lab(settings=s, network=network, cluster=cluster, testapp=testapp, services=services)
+        services=service_defs(s), namespace=APP_NAMESPACE, provider=provider,
+        depends_on=served_by_controller))
+    alb = None
+    if s.modules.alb:
+        alb = LabAlbIngress("alb", LabAlbIngressArgs(
+            group_name=f"{s.cluster_name}-lab", load_balancer_name=f"{s.cluster_name}-lab"[:32],
+            ingresses=alb_ingresses(s), namespace=APP_NAMESPACE, provider=provider,
+            # Backends first: the controller resolves each backend Service when it builds rules.
+            depends_on=[*served_by_controller, services]))
+    return Lab(settings=s, network=network, cluster=cluster, testapp=testapp, services=services,
+               lb_controller=controller, alb=alb)
 
 
 def main(now: dt.datetime | None = None) -> Lab:

@@ -14,11 +14,31 @@ if TYPE_CHECKING:
     from stacks.lab import Lab
 
 
-def entrypoints(lab: "Lab") -> dict:
+ANY_PATH = [{"path": "/", "app": "app1", "appSees": "/"},
+            {"path": "/some/deep/path", "app": "app1", "appSees": "/some/deep/path"}]
+
+
+def entrypoints(lab: "Lab") -> pulumi.Output[dict]:
     """One entry per way in from outside; see README, "The outputs contract"."""
+    entries = static_entrypoints(lab)
+    if lab.services.services.get("app-lb-svc"):
+        entries["nlb"] = lab.services.hostname("app-lb-svc").apply(lambda host: {
+            "url": f"http://{host}", "layer": "L4", "service": "app-lb-svc",
+            # Instance targets and externalTrafficPolicy Cluster: the node SNATs.
+            "routes": [{**r, "clientPreserved": False} for r in ANY_PATH]})
+    if lab.alb:
+        entries["alb"] = lab.alb.hostname.apply(lambda host: {
+            "url": f"http://{host}", "layer": "L7", "ingress": "alb-ingress",
+            # An ALB cannot rewrite: the app sees the full path.
+            "routes": [{"path": p, "app": app, "appSees": p} for p, app in
+                       (("/v1", "app1"), ("/v1/x", "app1"), ("/v2", "app2"), ("/v2/y", "app2"))],
+            "notFound": ["/v3"]})
+    return pulumi.Output.from_input(entries)
+
+
+def static_entrypoints(lab: "Lab") -> dict:
     s = lab.settings
-    any_path = [{"path": "/", "app": "app1", "appSees": "/"},
-                {"path": "/some/deep/path", "app": "app1", "appSees": "/some/deep/path"}]
+    any_path = ANY_PATH
     return {
         # kube-proxy SNATs NodePort traffic under externalTrafficPolicy Cluster.
         "nodeport": {"nodePort": s.node_port, "layer": "L4", "service": "app-nodeport-svc",

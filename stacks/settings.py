@@ -45,6 +45,23 @@ class NodeGroupSettings:
 
 
 @dataclass(frozen=True)
+class Modules:
+    """Optional parts of the lab; each costs money by the hour when on."""
+
+    load_balancer_controller: bool
+    """AWS Load Balancer Controller (no charge itself; needed by nlb and alb)."""
+    nlb: bool
+    """app-lb-svc, a LoadBalancer Service: one NLB."""
+    alb: bool
+    """The ALB Ingress: one ALB."""
+
+
+MODULE_KEYS = {"loadBalancerController": "load_balancer_controller", "nlb": "nlb", "alb": "alb"}
+# module -> the module it cannot run without
+MODULE_NEEDS = {"nlb": "loadBalancerController", "alb": "loadBalancerController"}
+
+
+@dataclass(frozen=True)
 class LabSettings:
     """Everything the lab's components are built from; see the README table."""
 
@@ -74,6 +91,7 @@ class LabSettings:
     """app-nodeport-local-svc's nodePort (externalTrafficPolicy Local)."""
     external_name: str
     """The domain web-service-externalname points at (www.google.com in post 003)."""
+    modules: Modules
     tags: dict[str, str] = field(default_factory=dict)
     """Common tags for every AWS resource (lab, stack, cluster, owner, expiry)."""
 
@@ -174,6 +192,16 @@ def _check_network(reader: Reader, vpc: ipaddress.IPv4Network, zones: list[str],
                            str(b), f"overlaps {a_name}; subnets must not overlap")
 
 
+def _modules(reader: Reader) -> Modules:
+    values = reader.obj("modules", {k: True for k in MODULE_KEYS},
+                        {k: (lambda r, f: r.boolean(f, True)) for k in MODULE_KEYS})
+    for module, needed in MODULE_NEEDS.items():
+        if values[module] and not values[needed]:
+            reader.problem(f"{reader.key('modules')}.{module}", True,
+                           f"needs {reader.key('modules')}.{needed} true (or set {module} false)")
+    return Modules(**{attr: values[k] for k, attr in MODULE_KEYS.items()})
+
+
 def _check_node_ports(reader: Reader, ports: Mapping[str, int]) -> None:
     """Every node port of the lab is one port on every node: no two may share it."""
     seen: dict[int, str] = {}
@@ -247,6 +275,8 @@ def load(raw: Mapping[str, Any], region: str | None, stack: str,
     external_name = reader.string("externalName", "www.google.com", DNS_NAME_PATTERN,
                                   "expected a DNS name such as www.google.com (lower case, at least two labels)")
 
+    modules = _modules(reader)
+
     reader.unknown_keys()
     if reader.problems:
         raise SettingsError(reader.problems)
@@ -266,7 +296,7 @@ def load(raw: Mapping[str, Any], region: str | None, stack: str,
         private_nodes=private_nodes, public_nodes=public_nodes, owner=owner,
         expires_at=expires_at, app_image=app_image, app_replicas=app_replicas,
         node_port=node_ports["nodePort"], node_port_local=node_ports["nodePortLocal"],
-        external_name=external_name, tags=tags)
+        external_name=external_name, modules=modules, tags=tags)
 
 
 def _vpc(reader: Reader, text: str) -> ipaddress.IPv4Network:

@@ -1,0 +1,117 @@
+"""AWS Load Balancer Controller: IAM policy, IRSA role, ServiceAccount, Helm release.
+
+The release is the hinge of the lab's ordering. Its mutating webhook
+(mservice.elbv2.k8s.aws, failurePolicy Fail) intercepts the creation of every
+Service, so every Service must wait for it; and it deletes the load balancers
+it made only while it runs, so on destroy it must go last. Pulumi destroys in
+reverse dependency order, so one rule gives both: everything the controller
+serves depends on `release`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_kubernetes as k8s
+
+from components.lb_controller_policy import POLICY
+
+CHART = "aws-load-balancer-controller"
+CHART_VERSION = "3.5.0"
+CHART_REPO = "https://aws.github.io/eks-charts"
+NAMESPACE = "kube-system"
+SERVICE_ACCOUNT = "aws-load-balancer-controller"
+
+
+@dataclass
+class LabLoadBalancerControllerArgs:
+    cluster_name: str
+    region: str
+    vpc_id: pulumi.Input[str]
+    oidc_provider_arn: pulumi.Input[str]
+    oidc_issuer: pulumi.Input[str]
+    """Issuer without https://, as IRSA conditions want it."""
+    provider: k8s.Provider
+    node_groups: list[pulumi.Resource]
+    tags: dict[str, str]
+
+
+def trust_policy(oidc_provider_arn: str, oidc_issuer: str) -> str:
+    """Only this ServiceAccount, with the STS audience, may assume the role."""
+    return json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": {"Federated": oidc_provider_arn},
+            "Action": "sts:AssumeRoleWithWebIdentity",
+            "Condition": {"StringEquals": {
+                f"{oidc_issuer}:sub": f"system:serviceaccount:{NAMESPACE}:{SERVICE_ACCOUNT}",
+                f"{oidc_issuer}:aud": "sts.amazonaws.com",
+            }},
+        }],
+    })
+
+
+def chart_values(cluster_name: str, region: str, vpc_id: str, tags: dict[str, str]) -> dict:
+    return {
+        "clusterName": cluster_name,
+        # Given explicitly, the controller needs no instance metadata service.
+        "region": region,
+        "vpcId": vpc_id,
+        "serviceAccount": {"create": False, "name": SERVICE_ACCOUNT},
+        # The lab makes IngressClass `alb` itself (LAB.md section 5), with no params.
+        "createIngressClassResource": False,
+        "ingressClassParams": {"create": False},
+        # What the controller makes carries the lab's tags too: the audit finds it.
+        "defaultTags": tags,
+    }
+
+
+class LabLoadBalancerController(pulumi.ComponentResource):
+    release: k8s.helm.v3.Release
+    role_arn: pulumi.Output[str]
+
+    def __init__(self, name: str, args: LabLoadBalancerControllerArgs,
+                 opts: pulumi.ResourceOptions | None = None):
+        super().__init__("lab:index:LabLoadBalancerController", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+
+        policy = aws.iam.Policy(f"{name}-policy", policy=json.dumps(POLICY),
+                                description="AWS Load Balancer Controller (IRSA) for the EKS lab",
+                                tags=args.tags, opts=child)
+        role = aws.iam.Role(
+            f"{name}-irsa",
+            assume_role_policy=pulumi.Output.all(args.oidc_provider_arn, args.oidc_issuer).apply(
+                lambda a: trust_policy(*a)),
+            tags=args.tags, opts=child)
+        attachment = aws.iam.RolePolicyAttachment(f"{name}-attach", role=role.name, policy_arn=policy.arn,
+                                                  opts=child)
+
+        k8s_child = pulumi.ResourceOptions(parent=self, provider=args.provider)
+        account = k8s.core.v1.ServiceAccount(
+            f"{name}-sa",
+            metadata={"name": SERVICE_ACCOUNT, "namespace": NAMESPACE,
+                      "annotations": {"eks.amazonaws.com/role-arn": role.arn}},
+            opts=k8s_child)
+
+        self.release = k8s.helm.v3.Release(
+            name,
+            name=CHART,
+            chart=CHART,
+            version=CHART_VERSION,
+            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=CHART_REPO),
+            namespace=NAMESPACE,
+            values=pulumi.Output.from_input(args.vpc_id).apply(
+                lambda vpc: chart_values(args.cluster_name, args.region, vpc, args.tags)),
+            # Wait for the controller's pods: its webhook must answer before any Service is created.
+            skip_await=False,
+            opts=pulumi.ResourceOptions(
+                parent=self, provider=args.provider,
+                # Nodes to run on, AWS permissions before the first reconcile, and the
+                # ServiceAccount the chart is told not to create.
+                depends_on=[*args.node_groups, attachment, account]))
+        self.role_arn = role.arn
+        self.register_outputs({"roleArn": self.role_arn})

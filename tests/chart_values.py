@@ -1,0 +1,38 @@
+"""Helm values against the key list of the pinned chart version (tests/chart_keys).
+
+Helm silently ignores a key the chart does not read, so a key renamed between
+chart majors fails nowhere but here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Iterator
+
+KEYS_DIR = Path(__file__).resolve().parent / "chart_keys"
+
+
+def chart_keys(chart: str, version: str) -> set[str]:
+    return set((KEYS_DIR / f"{chart}-{version}.keys").read_text().split())
+
+
+def value_paths(values: dict[str, Any], prefix: str = "") -> Iterator[str]:
+    """Dotted paths of every leaf (and every empty map) the program sets."""
+    for key, value in values.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, dict) and value:
+            yield from value_paths(value, f"{path}.")
+        else:
+            yield path
+
+
+def unknown_keys(values: dict[str, Any], keys: set[str]) -> list[str]:
+    """Paths that are neither chart keys nor inside one of the chart's free-form maps."""
+    free_maps = {k[:-2] for k in keys if k.endswith(".*")}
+    problems = []
+    for path in value_paths(values):
+        parts = path.split(".")
+        inside_free_map = any(".".join(parts[:i]) in free_maps for i in range(1, len(parts)))
+        if path not in keys and not inside_free_map:
+            problems.append(path)
+    return problems

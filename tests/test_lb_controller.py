@@ -1,0 +1,227 @@
+"""AWS Load Balancer Controller, IRSA, the NLB Service, the ALB Ingress, and their ordering."""
+
+import copy
+import hashlib
+import json
+
+import pytest
+
+from components import lb_controller
+from components.lb_controller_policy import POLICY
+from tests import ordering
+from tests.chart_values import chart_keys, unknown_keys
+from tests.harness import run_lab, run_program
+
+# sha256 of upstream docs/install/iam_policy.json at v3.5.0, keys sorted, no spaces.
+UPSTREAM_POLICY_SHA256 = "bb9e48240ace4258c78d152ce98175ee6a118f0715faad4ff5a3e394c9d66171"
+
+# Actions upstream allows on Resource "*" with no condition; nothing else may be.
+UNCONDITIONED_WILDCARD_OK = {
+    "ec2:DescribeAccountAttributes", "ec2:DescribeAddresses", "ec2:DescribeAvailabilityZones",
+    "ec2:DescribeInternetGateways", "ec2:DescribeVpcs", "ec2:DescribeVpcPeeringConnections",
+    "ec2:DescribeSubnets", "ec2:DescribeSecurityGroups", "ec2:DescribeInstances",
+    "ec2:DescribeNetworkInterfaces", "ec2:DescribeTags", "ec2:GetCoipPoolUsage", "ec2:DescribeCoipPools",
+    "ec2:GetSecurityGroupsForVpc", "ec2:DescribeIpamPools", "ec2:DescribeRouteTables",
+    "elasticloadbalancing:DescribeLoadBalancers", "elasticloadbalancing:DescribeLoadBalancerAttributes",
+    "elasticloadbalancing:DescribeListeners", "elasticloadbalancing:DescribeListenerCertificates",
+    "elasticloadbalancing:DescribeSSLPolicies", "elasticloadbalancing:DescribeRules",
+    "elasticloadbalancing:DescribeTargetGroups", "elasticloadbalancing:DescribeTargetGroupAttributes",
+    "elasticloadbalancing:DescribeTargetHealth", "elasticloadbalancing:DescribeTags",
+    "elasticloadbalancing:DescribeTrustStores", "elasticloadbalancing:DescribeListenerAttributes",
+    "elasticloadbalancing:DescribeCapacityReservation",
+    "cognito-idp:DescribeUserPoolClient", "acm:ListCertificates", "acm:DescribeCertificate",
+    "iam:ListServerCertificates", "iam:GetServerCertificate", "waf-regional:GetWebACL",
+    "waf-regional:GetWebACLForResource", "waf-regional:AssociateWebACL", "waf-regional:DisassociateWebACL",
+    "wafv2:GetWebACL", "wafv2:GetWebACLForResource", "wafv2:AssociateWebACL", "wafv2:DisassociateWebACL",
+    "shield:GetSubscriptionState", "shield:DescribeProtection", "shield:CreateProtection",
+    "shield:DeleteProtection", "ec2:AuthorizeSecurityGroupIngress", "ec2:RevokeSecurityGroupIngress",
+    "ec2:CreateSecurityGroup", "elasticloadbalancing:CreateListener", "elasticloadbalancing:DeleteListener",
+    "elasticloadbalancing:CreateRule", "elasticloadbalancing:DeleteRule", "elasticloadbalancing:SetWebAcl",
+    "elasticloadbalancing:ModifyListener", "elasticloadbalancing:AddListenerCertificates",
+    "elasticloadbalancing:RemoveListenerCertificates", "elasticloadbalancing:ModifyRule",
+    "elasticloadbalancing:SetRulePriorities",
+}
+
+
+@pytest.fixture(scope="module")
+def lab():
+    return run_lab()
+
+
+def digest(policy) -> str:
+    return hashlib.sha256(json.dumps(policy, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def wildcard_problems(policy) -> list[str]:
+    problems = []
+    for st in policy["Statement"]:
+        actions = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
+        if st["Effect"] != "Allow":
+            continue
+        if any("*" in a for a in actions):
+            problems.append(f"wildcard action {actions}")
+        if st["Resource"] == "*" and "Condition" not in st:
+            problems.extend(f"{a} on every resource without a condition"
+                            for a in actions if a not in UNCONDITIONED_WILDCARD_OK)
+    return problems
+
+
+def test_policy_is_the_pinned_upstream_document():
+    assert digest(POLICY) == UPSTREAM_POLICY_SHA256
+    dropped = copy.deepcopy(POLICY)
+    dropped["Statement"][1]["Action"].remove("ec2:DescribeSubnets")
+    assert digest(dropped) != UPSTREAM_POLICY_SHA256
+
+
+def test_policy_has_no_wildcard_beyond_upstream():
+    assert wildcard_problems(POLICY) == []
+    widened = copy.deepcopy(POLICY)
+    widened["Statement"].append({"Effect": "Allow", "Action": ["ec2:DeleteSecurityGroup"], "Resource": "*"})
+    assert wildcard_problems(widened) == ["ec2:DeleteSecurityGroup on every resource without a condition"]
+    star = copy.deepcopy(POLICY)
+    star["Statement"][0]["Action"] = ["iam:*"]
+    assert "wildcard action ['iam:*']" in wildcard_problems(star)
+
+
+def test_policy_scopes_destructive_actions_to_the_controllers_tag():
+    for st in POLICY["Statement"]:
+        if "elasticloadbalancing:DeleteLoadBalancer" in st["Action"] or "ec2:DeleteSecurityGroup" in st["Action"]:
+            assert st["Condition"]["Null"]["aws:ResourceTag/elbv2.k8s.aws/cluster"] == "false"
+
+
+def test_registered_policy_is_that_document(lab):
+    policy = lab.one("aws:iam/policy:Policy", "aws-load-balancer-controller-policy")
+    assert json.loads(policy.inputs["policy"]) == POLICY
+    attach = lab.one("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "aws-load-balancer-controller-attach")
+    assert attach.inputs["policyArn"] == "arn:aws:iam::123456789012:policy/aws-load-balancer-controller-policy"
+    assert attach.inputs["role"] == "aws-load-balancer-controller-irsa"
+
+
+def trust_problems(doc: dict, provider_arn: str, issuer: str) -> list[str]:
+    (st,) = doc["Statement"]
+    want = {f"{issuer}:sub": "system:serviceaccount:kube-system:aws-load-balancer-controller",
+            f"{issuer}:aud": "sts.amazonaws.com"}
+    problems = []
+    if st.get("Principal") != {"Federated": provider_arn}:
+        problems.append(f"principal {st.get('Principal')}")
+    if st.get("Action") != "sts:AssumeRoleWithWebIdentity":
+        problems.append(f"action {st.get('Action')}")
+    if st.get("Condition") != {"StringEquals": want}:
+        problems.append(f"condition {st.get('Condition')}")
+    return problems
+
+
+def test_irsa_trust(lab):
+    role = lab.one("aws:iam/role:Role", "aws-load-balancer-controller-irsa")
+    doc = json.loads(role.inputs["assumeRolePolicy"])
+    issuer = "oidc.eks.ap-northeast-2.amazonaws.com/id/EKS-TEST0123456789"
+    arn = f"arn:aws:iam::123456789012:oidc-provider/{issuer}"
+    assert trust_problems(doc, arn, issuer) == []
+    assert not issuer.startswith("https://")
+    loose = copy.deepcopy(doc)
+    loose["Statement"][0]["Condition"]["StringEquals"].pop(f"{issuer}:sub")
+    assert trust_problems(loose, arn, issuer)  # any pod in the cluster could take the role
+
+
+def test_service_account(lab):
+    sa = lab.k8s("ServiceAccount", "aws-load-balancer-controller").inputs
+    assert sa["metadata"]["namespace"] == "kube-system"
+    assert sa["metadata"]["annotations"] == {
+        "eks.amazonaws.com/role-arn": "arn:aws:iam::123456789012:role/aws-load-balancer-controller-irsa"}
+
+
+def test_release(lab):
+    r = lab.one(ordering.RELEASE, "aws-load-balancer-controller").inputs
+    assert (r["chart"], r["version"]) == ("aws-load-balancer-controller", "3.5.0")
+    assert r["repositoryOpts"]["repo"] == "https://aws.github.io/eks-charts"
+    assert r["namespace"] == "kube-system"
+    v = r["values"]
+    assert v["clusterName"] == "eks-test" and v["region"] == "ap-northeast-2" and v["vpcId"] == "lab-vpc-id"
+    assert v["serviceAccount"] == {"create": False, "name": "aws-load-balancer-controller"}
+    assert v["defaultTags"]["lab:cluster"] == "eks-test"
+
+
+def test_release_values_exist_in_the_pinned_chart(lab):
+    values = lab.one(ordering.RELEASE, "aws-load-balancer-controller").inputs["values"]
+    keys = chart_keys("aws-load-balancer-controller", lb_controller.CHART_VERSION)
+    assert unknown_keys(values, keys) == []
+    # a key renamed or misspelled is caught; free-form maps (defaultTags) are not keys
+    assert unknown_keys({"serviceAccount": {"enabled": False}, "defaultTags": {"any": "x"}}, keys) == [
+        "serviceAccount.enabled"]
+
+
+def test_nlb_service(lab):
+    svc = lab.k8s("Service", "app-lb-svc").inputs
+    spec = svc["spec"]
+    assert spec["type"] == "LoadBalancer" and spec["selector"] == {"app": "app1"}
+    assert spec["loadBalancerClass"] == "service.k8s.aws/nlb"
+    (port,) = spec["ports"]
+    assert (port["port"], port["targetPort"]) == (80, 8080)
+    ann = svc["metadata"]["annotations"]
+    assert ann["service.beta.kubernetes.io/aws-load-balancer-scheme"] == "internet-facing"
+    assert ann["service.beta.kubernetes.io/aws-load-balancer-nlb-target-type"] == "instance"
+
+
+def test_alb_ingress_class_and_ingress(lab):
+    ic = lab.k8s("IngressClass", "alb").inputs
+    assert ic["spec"] == {"controller": "ingress.k8s.aws/alb"}
+    ing = lab.k8s("Ingress", "alb-ingress")
+    ann = ing.inputs["metadata"]["annotations"]
+    assert ann["alb.ingress.kubernetes.io/scheme"] == "internet-facing"
+    assert ann["alb.ingress.kubernetes.io/target-type"] == "ip"
+    assert ann["alb.ingress.kubernetes.io/group.name"] == "eks-test-lab"
+    spec = ing.inputs["spec"]
+    assert spec["ingressClassName"] == "alb"
+    (rule,) = spec["rules"]
+    assert "host" not in rule
+    paths = [(p["path"], p["pathType"], p["backend"]["service"]["name"], p["backend"]["service"]["port"]["number"])
+             for p in rule["http"]["paths"]]
+    assert paths == [("/v1", "Prefix", "app1-svc", 3000), ("/v2", "Prefix", "app2-svc", 3000)]
+    assert not any(p[0].endswith("/*") for p in paths)
+    assert lab.waits_for(ing, lab.k8s("IngressClass", "alb"))
+    for name in ("app1-svc", "app2-svc"):
+        backend = lab.k8s("Service", name)
+        assert backend.inputs["metadata"]["annotations"] == {"alb.ingress.kubernetes.io/healthcheck-path": "/healthz"}
+        assert lab.waits_for(ing, backend)
+
+
+def test_ordering(lab):
+    assert ordering.controller_ordering(lab) == []
+
+
+def test_ordering_check_catches_a_missing_edge(lab):
+    broken = copy.deepcopy(lab)
+    svc = broken.k8s("Service", "app-lb-svc")
+    release = ordering.controller_release(broken)
+    svc.deps = [d for d in svc.deps if d != release.urn]
+    assert ordering.controller_ordering(broken) == [
+        "v1:Service app-lb-svc does not wait for the controller release "
+        "(its webhook refuses Services until it runs; on destroy it must go last)"]
+    broken2 = copy.deepcopy(lab)
+    rel = ordering.controller_release(broken2)
+    rel.deps = [d for d in rel.deps if "ng-public" not in d]
+    assert ordering.controller_ordering(broken2) == ["the controller release does not wait for node group ng-public"]
+
+
+def test_outputs(lab):
+    eps = lab.outputs["entrypoints"]
+    assert eps["nlb"]["url"] == "http://k8s-app-lb-svc-0123456789.elb.ap-northeast-2.amazonaws.com"
+    assert eps["nlb"]["layer"] == "L4"
+    alb = eps["alb"]
+    assert alb["url"].startswith("http://k8s-alb-ingress") and alb["layer"] == "L7"
+    assert {"path": "/v1/x", "app": "app1", "appSees": "/v1/x"} in alb["routes"]
+
+
+def test_modules_switch_off():
+    lab = run_lab({"lab:modules": {"loadBalancerController": False, "nlb": False, "alb": False}})
+    assert lab.of_type(ordering.RELEASE) == [] and lab.of_type(ordering.INGRESS) == []
+    assert not any(r.name == "app-lb-svc" for r in lab.of_type(ordering.SERVICE))
+    assert set(lab.outputs["entrypoints"]) == {"nodeport", "nodeport-local"}
+    assert lab.k8s("Service", "app1-svc").inputs["metadata"].get("annotations") is None
+
+
+def test_alb_without_the_controller_is_refused():
+    graph, error = run_program({"lab:modules": {"loadBalancerController": False}})
+    assert "lab:modules.nlb = true: needs lab:modules.loadBalancerController true" in str(error)
+    assert "lab:modules.alb = true: needs lab:modules.loadBalancerController true" in str(error)
+    assert graph.resources == []
