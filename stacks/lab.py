@@ -12,6 +12,7 @@ from components.alb_ingress import AlbIngressDef, AlbPath, AlbRule, LabAlbIngres
 from components.cluster import LabCluster, LabClusterArgs, NodeGroupArgs
 from components.lb_controller import LabLoadBalancerController, LabLoadBalancerControllerArgs
 from components.network import LabNetwork, LabNetworkArgs
+from components.nginx_ingress import LabIngressNginx, LabIngressNginxArgs, NginxRoute
 from components.services import LabServices, LabServicesArgs, ServiceDef
 from components.testapp import LabTestApp, LabTestAppArgs
 from stacks import outputs
@@ -50,6 +51,7 @@ class Lab:
     services: LabServices
     lb_controller: LabLoadBalancerController | None
     alb: LabAlbIngress | None
+    nginx: LabIngressNginx | None
 
 
 ALB_HEALTHCHECK = {"alb.ingress.kubernetes.io/healthcheck-path": "/healthz"}
@@ -83,11 +85,22 @@ def service_defs(s: LabSettings) -> list[ServiceDef]:
 
 
 def alb_ingresses(s: LabSettings) -> list[AlbIngressDef]:
-    """LAB.md section 5: /v1 and /v2 on one ALB (Prefix: the post's `/v1/*` is wrong there)."""
-    return [AlbIngressDef("alb-ingress", group_order=10, rules=[AlbRule(host=None, paths=[
-        AlbPath("/v1", "Prefix", "app1-svc", SERVICE_PORT),
-        AlbPath("/v2", "Prefix", "app2-svc", SERVICE_PORT),
-    ])])]
+    """LAB.md section 5 on one ALB: /v1 and /v2 (Prefix: the post's `/v1/*` is wrong there),
+    then post 002's host rules, whose host-less rule catches everything else."""
+    return [
+        AlbIngressDef("alb-ingress", group_order=10, rules=[AlbRule(host=None, paths=[
+            AlbPath("/v1", "Prefix", "app1-svc", SERVICE_PORT),
+            AlbPath("/v2", "Prefix", "app2-svc", SERVICE_PORT),
+        ])]),
+        AlbIngressDef("alb-host-ingress", group_order=20, rules=[
+            AlbRule(host=f"my.{s.domain}", paths=[
+                AlbPath("/some-path", "Prefix", "app1-svc", SERVICE_PORT),
+                AlbPath("/some-other-path", "Exact", "app2-svc", SERVICE_PORT),
+            ]),
+            AlbRule(host=f"*.{s.domain}", paths=[AlbPath("/some-path", "Prefix", "app2-svc", SERVICE_PORT)]),
+            AlbRule(host=None, paths=[AlbPath("/", "Prefix", "app1-svc", SERVICE_PORT)]),
+        ]),
+    ]
 
 
 def _node_group(ng: NodeGroupSettings, public: bool) -> NodeGroupArgs:
@@ -136,8 +149,16 @@ def build(s: LabSettings) -> Lab:
             ingresses=alb_ingresses(s), namespace=APP_NAMESPACE, provider=provider,
             # Backends first: the controller resolves each backend Service when it builds rules.
             depends_on=[*served_by_controller, services]))
+    nginx = None
+    if s.modules.ingress_nginx:
+        nginx = LabIngressNginx("ingress-nginx", LabIngressNginxArgs(
+            service_type=s.ingress_nginx.service_type, http_node_port=s.ingress_nginx.http_node_port,
+            https_node_port=s.ingress_nginx.https_node_port,
+            routes=[NginxRoute(f"/v{i}", f"{app}-svc", SERVICE_PORT) for i, app in enumerate(APPS, 1)],
+            app_namespace=APP_NAMESPACE, provider=provider,
+            depends_on=[*served_by_controller, services]))
     return Lab(settings=s, network=network, cluster=cluster, testapp=testapp, services=services,
-               lb_controller=controller, alb=alb)
+               lb_controller=controller, alb=alb, nginx=nginx)
 
 
 def main(now: dt.datetime | None = None) -> Lab:

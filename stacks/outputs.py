@@ -27,13 +27,48 @@ def entrypoints(lab: "Lab") -> pulumi.Output[dict]:
             # Instance targets and externalTrafficPolicy Cluster: the node SNATs.
             "routes": [{**r, "clientPreserved": False} for r in ANY_PATH]})
     if lab.alb:
-        entries["alb"] = lab.alb.hostname.apply(lambda host: {
-            "url": f"http://{host}", "layer": "L7", "ingress": "alb-ingress",
-            # An ALB cannot rewrite: the app sees the full path.
-            "routes": [{"path": p, "app": app, "appSees": p} for p, app in
-                       (("/v1", "app1"), ("/v1/x", "app1"), ("/v2", "app2"), ("/v2/y", "app2"))],
-            "notFound": ["/v3"]})
+        entries["alb"] = lab.alb.hostname.apply(lambda host: alb_entry(host))
+        entries["alb-hosts"] = lab.alb.hostname.apply(lambda host: alb_hosts_entry(host, lab.settings.domain))
+    if lab.nginx:
+        nginx = nginx_entry()
+        if lab.nginx.hostname is not None:
+            entries["nginx"] = lab.nginx.hostname.apply(lambda host: {"url": f"http://{host}", **nginx})
+        else:
+            entries["nginx"] = {"nodePort": lab.settings.ingress_nginx.http_node_port, **nginx}
     return pulumi.Output.from_input(entries)
+
+
+def alb_entry(host: str) -> dict:
+    # An ALB cannot rewrite: the app sees the full path. Paths outside /v1 and /v2
+    # fall to the host rules' default rule, so nothing on this ALB answers 404.
+    return {"url": f"http://{host}", "layer": "L7", "ingress": "alb-ingress",
+            "routes": [{"path": p, "app": app, "appSees": p} for p, app in
+                       (("/v1", "app1"), ("/v1/x", "app1"), ("/v2", "app2"), ("/v2/y", "app2"))]}
+
+
+def alb_hosts_entry(host: str, domain: str) -> dict:
+    """Post 002's host rules; each route names the rule it proves."""
+    def route(host_header: str, path: str, app: str) -> dict:
+        return {"host": host_header, "path": path, "app": app, "appSees": path}
+    my = f"my.{domain}"
+    return {"url": f"http://{host}", "layer": "L7", "ingress": "alb-host-ingress", "routes": [
+        route(my, "/some-path", "app1"),                     # my.<domain> Prefix
+        route(my, "/some-path/deeper", "app1"),
+        route(my, "/some-other-path", "app2"),               # my.<domain> Exact
+        route(my, "/some-other-path/x", "app1"),             # not Exact: falls to the default rule
+        route(f"api.{domain}", "/some-path", "app2"),        # *.<domain>
+        route(f"api.{domain}", "/elsewhere", "app1"),        # wildcard host, other path: default
+        route("lab.invalid", "/anything", "app1"),           # no host matches: default rule
+    ]}
+
+
+def nginx_entry() -> dict:
+    """The regex/rewrite Ingress: /v1/x reaches app1 as /x."""
+    routes = [{"path": p, "app": app, "appSees": seen} for p, app, seen in (
+        ("/v1", "app1", "/"), ("/v1/", "app1", "/"), ("/v1/x", "app1", "/x"), ("/v1/x/y", "app1", "/x/y"),
+        ("/v2", "app2", "/"), ("/v2/y", "app2", "/y"))]
+    # No rule for these: the controller's default backend answers 404 (the regex needs / or end after v1).
+    return {"layer": "L7", "ingress": "app-ingress", "routes": routes, "notFound": ["/", "/v3", "/v1abc"]}
 
 
 def static_entrypoints(lab: "Lab") -> dict:

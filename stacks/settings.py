@@ -53,10 +53,21 @@ class Modules:
     nlb: bool
     """app-lb-svc, a LoadBalancer Service: one NLB."""
     alb: bool
-    """The ALB Ingress: one ALB."""
+    """The ALB Ingress and its host rules: one ALB."""
+    ingress_nginx: bool
+    """ingress-nginx and app-ingress (free as NodePort; one NLB as LoadBalancer)."""
 
 
-MODULE_KEYS = {"loadBalancerController": "load_balancer_controller", "nlb": "nlb", "alb": "alb"}
+@dataclass(frozen=True)
+class IngressNginxSettings:
+    service_type: str
+    """NodePort (the post) or LoadBalancer (an NLB, as post 002 recommends)."""
+    http_node_port: int
+    https_node_port: int
+
+
+MODULE_KEYS = {"loadBalancerController": "load_balancer_controller", "nlb": "nlb", "alb": "alb",
+               "ingressNginx": "ingress_nginx"}
 # module -> the module it cannot run without
 MODULE_NEEDS = {"nlb": "loadBalancerController", "alb": "loadBalancerController"}
 
@@ -92,6 +103,9 @@ class LabSettings:
     external_name: str
     """The domain web-service-externalname points at (www.google.com in post 003)."""
     modules: Modules
+    ingress_nginx: IngressNginxSettings
+    domain: str
+    """Domain of the host rules (my.<domain>, *.<domain>); example.com in post 002."""
     tags: dict[str, str] = field(default_factory=dict)
     """Common tags for every AWS resource (lab, stack, cluster, owner, expiry)."""
 
@@ -103,6 +117,7 @@ PRIVATE_NODES_DEFAULT = {"instanceType": "t3.small", "desiredSize": 2, "minSize"
 PUBLIC_NODES_DEFAULT = {"instanceType": "t3.small", "desiredSize": 1, "minSize": 1, "maxSize": 1}
 DEFAULT_EXPIRY = "12h"
 DEFAULT_APP_IMAGE = "python:3.14.0-alpine3.22"
+INGRESS_NGINX_DEFAULT = {"serviceType": "NodePort", "httpNodePort": 30080, "httpsNodePort": 30443}
 MAX_EXPIRY_HOURS = 24 * 30
 
 
@@ -267,15 +282,30 @@ def load(raw: Mapping[str, Any], region: str | None, stack: str,
     app_image = reader.string("appImage", DEFAULT_APP_IMAGE, IMAGE_PATTERN,
                               "expected an image reference such as python:3.14.0-alpine3.22")
     app_replicas = reader.integer("appReplicas", 3, 1, 20)
+    nginx_values = reader.obj("ingressNginx", INGRESS_NGINX_DEFAULT, {
+        "serviceType": lambda r, f: r.choice(f, "NodePort", ["NodePort", "LoadBalancer"]),
+        "httpNodePort": lambda r, f: r.integer(f, 30080, *NODE_PORT_RANGE),
+        "httpsNodePort": lambda r, f: r.integer(f, 30443, *NODE_PORT_RANGE),
+    })
+    nginx = IngressNginxSettings(service_type=nginx_values["serviceType"],
+                                 http_node_port=nginx_values["httpNodePort"],
+                                 https_node_port=nginx_values["httpsNodePort"])
     node_ports = {
         "nodePort": reader.integer("nodePort", 30001, *NODE_PORT_RANGE),
         "nodePortLocal": reader.integer("nodePortLocal", 30002, *NODE_PORT_RANGE),
+        "ingressNginx.httpNodePort": nginx.http_node_port,
+        "ingressNginx.httpsNodePort": nginx.https_node_port,
     }
     _check_node_ports(reader, node_ports)
+    domain = reader.string("domain", "example.com", DNS_NAME_PATTERN,
+                           "expected a DNS domain such as example.com (lower case, at least two labels)")
     external_name = reader.string("externalName", "www.google.com", DNS_NAME_PATTERN,
                                   "expected a DNS name such as www.google.com (lower case, at least two labels)")
 
     modules = _modules(reader)
+    if modules.ingress_nginx and nginx.service_type == "LoadBalancer" and not modules.load_balancer_controller:
+        reader.problem(f"{reader.key('ingressNginx')}.serviceType", "LoadBalancer",
+                       "needs lab:modules.loadBalancerController true (it makes the NLB); or use NodePort")
 
     reader.unknown_keys()
     if reader.problems:
@@ -296,7 +326,7 @@ def load(raw: Mapping[str, Any], region: str | None, stack: str,
         private_nodes=private_nodes, public_nodes=public_nodes, owner=owner,
         expires_at=expires_at, app_image=app_image, app_replicas=app_replicas,
         node_port=node_ports["nodePort"], node_port_local=node_ports["nodePortLocal"],
-        external_name=external_name, modules=modules, tags=tags)
+        external_name=external_name, modules=modules, ingress_nginx=nginx, domain=domain, tags=tags)
 
 
 def _vpc(reader: Reader, text: str) -> ipaddress.IPv4Network:

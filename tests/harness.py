@@ -160,7 +160,7 @@ class LabMocks(pulumi.runtime.Mocks):
             outs["arn"] = f"arn:aws:elasticloadbalancing:ap-northeast-2:123456789012:loadbalancer/net/{name}/abc"
         elif args.typ == "kubernetes:core/v1:Service":
             spec = outs.get("spec") or {}
-            if spec.get("type") == "LoadBalancer":
+            if spec.get("type") == "LoadBalancer" or args.resource_id:  # made here, or read (Service.get)
                 svc = outs.get("metadata", {}).get("name", name)
                 outs["status"] = {"loadBalancer": {"ingress": [
                     {"hostname": f"k8s-{svc}-0123456789.elb.ap-northeast-2.amazonaws.com"}]}}

@@ -35,3 +35,10 @@ def controller_ordering(graph: Graph) -> list[str]:
             problems.append(f"{r.type.split(':')[-1]} {r.name} does not wait for the controller release "
                             "(its webhook refuses Services until it runs; on destroy it must go last)")
     return problems
+
+
+def ingress_waits_for_its_controller(graph: Graph, ingress: str, release: str) -> list[str]:
+    """An Ingress sent before its controller's admission webhook answers is refused."""
+    ing = next(r for r in graph.of_type(INGRESS) if r.name == ingress)
+    rel = graph.one(RELEASE, release)
+    return [] if graph.waits_for(ing, rel) else [f"Ingress {ingress} does not wait for release {release}"]

@@ -195,7 +195,7 @@ def test_ordering_check_catches_a_missing_edge(lab):
     release = ordering.controller_release(broken)
     svc.deps = [d for d in svc.deps if d != release.urn]
     assert ordering.controller_ordering(broken) == [
-        "v1:Service app-lb-svc does not wait for the controller release "
+        "Service app-lb-svc does not wait for the controller release "
         "(its webhook refuses Services until it runs; on destroy it must go last)"]
     broken2 = copy.deepcopy(lab)
     rel = ordering.controller_release(broken2)
@@ -214,9 +214,10 @@ def test_outputs(lab):
 
 def test_modules_switch_off():
     lab = run_lab({"lab:modules": {"loadBalancerController": False, "nlb": False, "alb": False}})
-    assert lab.of_type(ordering.RELEASE) == [] and lab.of_type(ordering.INGRESS) == []
+    assert [r.name for r in lab.of_type(ordering.RELEASE)] == ["ingress-nginx"]
+    assert [r.name for r in lab.of_type(ordering.INGRESS)] == ["app-ingress"]
     assert not any(r.name == "app-lb-svc" for r in lab.of_type(ordering.SERVICE))
-    assert set(lab.outputs["entrypoints"]) == {"nodeport", "nodeport-local"}
+    assert set(lab.outputs["entrypoints"]) == {"nodeport", "nodeport-local", "nginx"}
     assert lab.k8s("Service", "app1-svc").inputs["metadata"].get("annotations") is None
 
 

@@ -1,0 +1,114 @@
+"""ingress-nginx by Helm and the post's regex/rewrite Ingress `app-ingress` (LAB.md section 4).
+
+ingress-nginx was retired in March 2026: chart 4.15.1 is its final release and
+gets no more fixes. The lab keeps it because post 000 teaches with it; Gateway
+API is its successor.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+CHART = "ingress-nginx"
+CHART_VERSION = "4.15.1"
+CHART_REPO = "https://kubernetes.github.io/ingress-nginx"
+NAMESPACE = "ingress-nginx"
+INGRESS_CLASS = "nginx"
+CONTROLLER_VALUE = "k8s.io/ingress-nginx"
+CONTROLLER_SERVICE = "ingress-nginx-controller"  # the chart's name for it, release name = chart name
+
+
+@dataclass
+class NginxRoute:
+    prefix: str  # /v1
+    service: str
+    port: int
+
+
+@dataclass
+class LabIngressNginxArgs:
+    service_type: str
+    """NodePort (the post) or LoadBalancer (an NLB via the AWS Load Balancer Controller, post 002)."""
+    http_node_port: int
+    https_node_port: int
+    routes: list[NginxRoute]
+    app_namespace: str
+    provider: k8s.Provider
+    depends_on: list[pulumi.Resource]
+
+
+def chart_values(service_type: str, http_node_port: int, https_node_port: int) -> dict:
+    service: dict = {"type": service_type}
+    if service_type == "NodePort":
+        service["nodePorts"] = {"http": http_node_port, "https": https_node_port}
+    else:
+        # An NLB made by the AWS Load Balancer Controller, as AWS recommends in front of nginx.
+        service["loadBalancerClass"] = "service.k8s.aws/nlb"
+        service["annotations"] = {
+            "service.beta.kubernetes.io/aws-load-balancer-scheme": "internet-facing",
+            "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type": "ip",
+        }
+    return {"controller": {
+        "service": service,
+        "ingressClass": INGRESS_CLASS,
+        "ingressClassResource": {"name": INGRESS_CLASS, "enabled": True, "default": False,
+                                 "controllerValue": CONTROLLER_VALUE},
+        "replicaCount": 1,
+    }}
+
+
+def ingress_spec(routes: list[NginxRoute]) -> dict:
+    return {"ingressClassName": INGRESS_CLASS, "rules": [{"http": {"paths": [
+        {"path": f"{r.prefix}(/|$)(.*)", "pathType": "ImplementationSpecific",
+         "backend": {"service": {"name": r.service, "port": {"number": r.port}}}}
+        for r in routes]}}]}
+
+
+class LabIngressNginx(pulumi.ComponentResource):
+    release: k8s.helm.v3.Release
+    ingress: k8s.networking.v1.Ingress
+    hostname: pulumi.Output[str] | None
+    """The NLB's DNS name when the service type is LoadBalancer."""
+
+    def __init__(self, name: str, args: LabIngressNginxArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("lab:index:LabIngressNginx", name, None, opts)
+        k8s_child = pulumi.ResourceOptions(parent=self, provider=args.provider)
+        namespace = k8s.core.v1.Namespace("ingress-nginx", metadata={"name": NAMESPACE}, opts=k8s_child)
+        self.release = k8s.helm.v3.Release(
+            name,
+            name=CHART,
+            chart=CHART,
+            version=CHART_VERSION,
+            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=CHART_REPO),
+            namespace=NAMESPACE,
+            values=chart_values(args.service_type, args.http_node_port, args.https_node_port),
+            skip_await=False,  # the admission webhook must answer before app-ingress is sent
+            opts=pulumi.ResourceOptions(
+                parent=self, provider=args.provider,
+                # The chart makes Services: the AWS Load Balancer Controller's webhook refuses them
+                # until it runs, and must outlive the NLB it makes for LoadBalancer.
+                depends_on=[namespace, *args.depends_on]))
+
+        self.ingress = k8s.networking.v1.Ingress(
+            "app-ingress",
+            metadata={"name": "app-ingress", "namespace": args.app_namespace, "annotations": {
+                "nginx.ingress.kubernetes.io/use-regex": "true",
+                # $2 is the second group of the path regex: what follows /v1/.
+                "nginx.ingress.kubernetes.io/rewrite-target": "/$2",
+            }},
+            spec=ingress_spec(args.routes),
+            opts=pulumi.ResourceOptions(
+                parent=self, provider=args.provider,
+                # The chart's validating webhook refuses Ingresses until the controller answers.
+                depends_on=[self.release, *args.depends_on]))
+
+        self.hostname = None
+        if args.service_type == "LoadBalancer":
+            service = k8s.core.v1.Service.get(
+                "ingress-nginx-controller", f"{NAMESPACE}/{CONTROLLER_SERVICE}",
+                opts=pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=[self.release]))
+            self.hostname = service.status.apply(lambda s: s.load_balancer.ingress[0].hostname)
+        self.register_outputs({})
