@@ -15,6 +15,7 @@ from components.network import LabNetwork, LabNetworkArgs
 from components.nginx_ingress import LabIngressNginx, LabIngressNginxArgs, NginxRoute
 from components.services import LabServices, LabServicesArgs, ServiceDef
 from components.testapp import LabTestApp, LabTestAppArgs
+from components.traefik import LabTraefik, LabTraefikArgs, TraefikBackend
 from stacks import outputs
 from stacks.config_reader import NAMESPACE as CONFIG_NAMESPACE, SettingsError
 from stacks.settings import LabSettings, NodeGroupSettings, load
@@ -52,6 +53,7 @@ class Lab:
     lb_controller: LabLoadBalancerController | None
     alb: LabAlbIngress | None
     nginx: LabIngressNginx | None
+    traefik: LabTraefik | None
 
 
 ALB_HEALTHCHECK = {"alb.ingress.kubernetes.io/healthcheck-path": "/healthz"}
@@ -157,8 +159,26 @@ def build(s: LabSettings) -> Lab:
             routes=[NginxRoute(f"/v{i}", f"{app}-svc", SERVICE_PORT) for i, app in enumerate(APPS, 1)],
             app_namespace=APP_NAMESPACE, provider=provider,
             depends_on=[*served_by_controller, services]))
+    traefik = None
+    if s.modules.traefik:
+        traefik = LabTraefik("traefik", LabTraefikArgs(
+            cluster_name=s.cluster_name, web_node_port=s.traefik.web_node_port,
+            websecure_node_port=s.traefik.websecure_node_port, backends=traefik_backends(s),
+            app_namespace=APP_NAMESPACE, vpc_id=network.vpc_id,
+            public_subnet_ids=network.public_subnet_ids,
+            node_security_group_id=cluster.cluster_security_group_id,
+            node_group_names=list(cluster.node_groups), node_groups=list(cluster.node_groups.values()),
+            # The lab's allowed sources for its public entry points.
+            source_cidrs=[str(c) for c in s.node_port_source_cidrs],
+            provider=provider, depends_on=[*served_by_controller, testapp], tags=s.tags))
     return Lab(settings=s, network=network, cluster=cluster, testapp=testapp, services=services,
-               lb_controller=controller, alb=alb, nginx=nginx)
+               lb_controller=controller, alb=alb, nginx=nginx, traefik=traefik)
+
+
+def traefik_backends(s: LabSettings) -> list[TraefikBackend]:
+    """Post 004's rules: myapp.<domain>/api and admin.<domain>/."""
+    return [TraefikBackend("my-app-service", "app1", f"myapp.{s.domain}", "/api"),
+            TraefikBackend("admin-service", "app2", f"admin.{s.domain}", "/")]
 
 
 def main(now: dt.datetime | None = None) -> Lab:

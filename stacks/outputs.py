@@ -35,7 +35,20 @@ def entrypoints(lab: "Lab") -> pulumi.Output[dict]:
             entries["nginx"] = lab.nginx.hostname.apply(lambda host: {"url": f"http://{host}", **nginx})
         else:
             entries["nginx"] = {"nodePort": lab.settings.ingress_nginx.http_node_port, **nginx}
+    if lab.traefik:
+        entries["traefik"] = pulumi.Output.all(lab.traefik.hostname, lab.traefik.ca_certificate).apply(
+            lambda a: traefik_entry(a[0], a[1], lab.settings.domain))
     return pulumi.Output.from_input(entries)
+
+
+def traefik_entry(host: str, ca_pem: str, domain: str) -> dict:
+    """TLS ends at Traefik: verify against the lab CA, with SNI and Host set per route."""
+    myapp, admin = f"myapp.{domain}", f"admin.{domain}"
+    routes = [{"host": h, "path": p, "app": app, "appSees": p} for h, p, app in (
+        (myapp, "/api", "app1"), (myapp, "/api/users", "app1"), (admin, "/", "app2"), (admin, "/settings", "app2"))]
+    return {"url": f"https://{host}", "httpUrl": f"http://{host}", "layer": "L7", "ingress": "traefik-ingress",
+            "routes": routes, "notFound": [{"host": myapp, "path": "/"}],
+            "caCertificate": ca_pem, "redirectsToHttps": True}
 
 
 def alb_entry(host: str) -> dict:

@@ -56,6 +56,8 @@ class Modules:
     """The ALB Ingress and its host rules: one ALB."""
     ingress_nginx: bool
     """ingress-nginx and app-ingress (free as NodePort; one NLB as LoadBalancer)."""
+    traefik: bool
+    """Traefik behind an NLB of the program's own (post 004): one NLB."""
 
 
 @dataclass(frozen=True)
@@ -66,8 +68,14 @@ class IngressNginxSettings:
     https_node_port: int
 
 
+@dataclass(frozen=True)
+class TraefikSettings:
+    web_node_port: int
+    websecure_node_port: int
+
+
 MODULE_KEYS = {"loadBalancerController": "load_balancer_controller", "nlb": "nlb", "alb": "alb",
-               "ingressNginx": "ingress_nginx"}
+               "ingressNginx": "ingress_nginx", "traefik": "traefik"}
 # module -> the module it cannot run without
 MODULE_NEEDS = {"nlb": "loadBalancerController", "alb": "loadBalancerController"}
 
@@ -104,6 +112,7 @@ class LabSettings:
     """The domain web-service-externalname points at (www.google.com in post 003)."""
     modules: Modules
     ingress_nginx: IngressNginxSettings
+    traefik: TraefikSettings
     domain: str
     """Domain of the host rules (my.<domain>, *.<domain>); example.com in post 002."""
     tags: dict[str, str] = field(default_factory=dict)
@@ -117,6 +126,7 @@ PRIVATE_NODES_DEFAULT = {"instanceType": "t3.small", "desiredSize": 2, "minSize"
 PUBLIC_NODES_DEFAULT = {"instanceType": "t3.small", "desiredSize": 1, "minSize": 1, "maxSize": 1}
 DEFAULT_EXPIRY = "12h"
 DEFAULT_APP_IMAGE = "python:3.14.0-alpine3.22"
+TRAEFIK_DEFAULT = {"webNodePort": 30880, "websecureNodePort": 30843}
 INGRESS_NGINX_DEFAULT = {"serviceType": "NodePort", "httpNodePort": 30080, "httpsNodePort": 30443}
 MAX_EXPIRY_HOURS = 24 * 30
 
@@ -290,11 +300,20 @@ def load(raw: Mapping[str, Any], region: str | None, stack: str,
     nginx = IngressNginxSettings(service_type=nginx_values["serviceType"],
                                  http_node_port=nginx_values["httpNodePort"],
                                  https_node_port=nginx_values["httpsNodePort"])
+    traefik_values = reader.obj("traefik", TRAEFIK_DEFAULT, {
+        "webNodePort": lambda r, f: r.integer(f, TRAEFIK_DEFAULT["webNodePort"], *NODE_PORT_RANGE),
+        "websecureNodePort": lambda r, f: r.integer(f, TRAEFIK_DEFAULT["websecureNodePort"], *NODE_PORT_RANGE),
+    })
+    traefik = TraefikSettings(web_node_port=traefik_values["webNodePort"],
+                              websecure_node_port=traefik_values["websecureNodePort"])
     node_ports = {
         "nodePort": reader.integer("nodePort", 30001, *NODE_PORT_RANGE),
         "nodePortLocal": reader.integer("nodePortLocal", 30002, *NODE_PORT_RANGE),
         "ingressNginx.httpNodePort": nginx.http_node_port,
         "ingressNginx.httpsNodePort": nginx.https_node_port,
+        # Post 004's Traefik ports (30000, 30001...) collided with app-nodeport-svc.
+        "traefik.webNodePort": traefik.web_node_port,
+        "traefik.websecureNodePort": traefik.websecure_node_port,
     }
     _check_node_ports(reader, node_ports)
     domain = reader.string("domain", "example.com", DNS_NAME_PATTERN,
@@ -326,7 +345,8 @@ def load(raw: Mapping[str, Any], region: str | None, stack: str,
         private_nodes=private_nodes, public_nodes=public_nodes, owner=owner,
         expires_at=expires_at, app_image=app_image, app_replicas=app_replicas,
         node_port=node_ports["nodePort"], node_port_local=node_ports["nodePortLocal"],
-        external_name=external_name, modules=modules, ingress_nginx=nginx, domain=domain, tags=tags)
+        external_name=external_name, modules=modules, ingress_nginx=nginx, traefik=traefik, domain=domain,
+        tags=tags)
 
 
 def _vpc(reader: Reader, text: str) -> ipaddress.IPv4Network:

@@ -26,13 +26,22 @@ def value_paths(values: dict[str, Any], prefix: str = "") -> Iterator[str]:
             yield path
 
 
+def _matches(parts: list[str], key: str) -> bool:
+    pattern = key.split(".")
+    return len(parts) == len(pattern) and all(k in ("*", p) for p, k in zip(parts, pattern))
+
+
 def unknown_keys(values: dict[str, Any], keys: set[str]) -> list[str]:
-    """Paths that are neither chart keys nor inside one of the chart's free-form maps."""
-    free_maps = {k[:-2] for k in keys if k.endswith(".*")}
+    """Paths that are neither chart keys nor inside one of the chart's free-form maps.
+
+    A `*` segment in a key matches any one key; `KEY.**` marks KEY as a free-form map.
+    """
+    free_maps = [k[:-3] for k in keys if k.endswith(".**")]
     problems = []
     for path in value_paths(values):
         parts = path.split(".")
-        inside_free_map = any(".".join(parts[:i]) in free_maps for i in range(1, len(parts)))
-        if path not in keys and not inside_free_map:
+        known = any(_matches(parts, k) for k in keys if not k.endswith(".**"))
+        inside_free_map = any(_matches(parts[:i], m) for m in free_maps for i in range(1, len(parts)))
+        if not known and not inside_free_map:
             problems.append(path)
     return problems

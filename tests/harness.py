@@ -47,14 +47,17 @@ def as_pulumi_passes(config: dict[str, Any]) -> dict[str, str]:
     return {k: text(v) for k, v in config.items()}
 
 
-def _ints(value: Any) -> Any:
-    """Numbers cross the mock monitor as floats; the API server's schema wants integers."""
+def _plain(value: Any) -> Any:
+    """As the API server receives it: secrets unwrapped, and integers (numbers cross the
+    mock monitor as floats; the schema wants integers)."""
     if isinstance(value, float) and value.is_integer():
         return int(value)
     if isinstance(value, dict):
-        return {k: _ints(v) for k, v in value.items()}
+        if value.get(rpc._special_sig_key) == rpc._special_secret_sig:
+            return _plain(value["value"])
+        return {k: _plain(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_ints(v) for v in value]
+        return [_plain(v) for v in value]
     return value
 
 
@@ -112,7 +115,7 @@ class Graph:
     def manifests(self) -> list[dict[str, Any]]:
         """Every Kubernetes object the program creates, as the API server would receive it."""
         keys = ("apiVersion", "kind", "metadata", "spec", "data", "stringData", "type")
-        return [_ints({k: r.inputs[k] for k in keys if k in r.inputs}) for r in self.k8s_objects()]
+        return [_plain({k: r.inputs[k] for k in keys if k in r.inputs}) for r in self.k8s_objects()]
 
     def ancestors(self, urn: str) -> set[str]:
         """Everything `urn` waits for: its dependencies, theirs, and their children."""
@@ -141,6 +144,8 @@ class LabMocks(pulumi.runtime.Mocks):
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):
         outs = dict(args.inputs)
         name = args.name
+        if args.typ.startswith("aws:"):
+            outs.setdefault("arn", f"arn:aws:mock:ap-northeast-2:123456789012:{args.typ.split(':')[-1]}/{name}")
         if args.typ == "eks:index:Cluster":
             issuer = f"oidc.eks.ap-northeast-2.amazonaws.com/id/{name.upper()}0123456789"
             outs.update(
@@ -153,6 +158,10 @@ class LabMocks(pulumi.runtime.Mocks):
         elif args.typ == "aws:iam/role:Role":
             outs["arn"] = f"arn:aws:iam::123456789012:role/{name}"
             outs.setdefault("name", name)
+        elif args.typ.startswith("tls:"):
+            outs.update(certPem=f"-----BEGIN CERTIFICATE-----\nMOCK {name}\n-----END CERTIFICATE-----\n",
+                        privateKeyPem=f"-----BEGIN PRIVATE KEY-----\nMOCK {name}\n-----END PRIVATE KEY-----\n",
+                        certRequestPem="MOCK CSR")
         elif args.typ == "aws:iam/policy:Policy":
             outs["arn"] = f"arn:aws:iam::123456789012:policy/{name}"
         elif args.typ.startswith("aws:lb/loadBalancer"):
@@ -174,6 +183,10 @@ class LabMocks(pulumi.runtime.Mocks):
         return f"{name}-id", outs
 
     def call(self, args: pulumi.runtime.MockCallArgs):
+        if args.token == "aws:eks/getNodeGroup:getNodeGroup":
+            ng = args.args["nodeGroupName"]
+            return {"clusterName": args.args["clusterName"], "nodeGroupName": ng,
+                    "resources": [{"autoscalingGroups": [{"name": f"eks-{ng}-asg"}], "remoteAccessSecurityGroupId": ""}]}
         if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
             return {"accountId": "123456789012", "arn": "arn:aws:iam::123456789012:user/lab", "userId": "x"}
         if args.token == "aws:index/getPartition:getPartition":
