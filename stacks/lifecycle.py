@@ -222,7 +222,9 @@ def find_load_balancers(elbv2, cluster: str) -> list[Leftover]:
         match = cluster_tag_match(tags.get(lb["LoadBalancerArn"], {}), cluster)
         if match:
             found.append(
-                Leftover("load-balancer", lb["LoadBalancerArn"], lb["LoadBalancerName"], match, lb.get("Type", ""))
+                Leftover(
+                    "load-balancer", lb["LoadBalancerArn"], lb["LoadBalancerName"], match, lb.get("Type", "")
+                )
             )
     return found
 
@@ -292,7 +294,8 @@ def find_network_interfaces(ec2, cluster: str) -> list[Leftover]:
     for eid, eni in enis.items():
         match = cluster_tag_match(_tag_dict(eni.get("TagSet")), cluster)
         if match:
-            found.append(Leftover("network-interface", eid, eni.get("Description", ""), match, eni.get("Status", "")))
+            description, status = eni.get("Description", ""), eni.get("Status", "")
+            found.append(Leftover("network-interface", eid, description, match, status))
     return found
 
 
@@ -330,6 +333,10 @@ def _attempt(report: SweepReport, out: TextIO, label: str, call: Callable[[], ob
     try:
         call()
     except ClientError as err:
+        if err.response.get("Error", {}).get("Code", "").endswith("NotFound"):
+            # Gone already (a concurrent sweep, or AWS finished first): fine.
+            print(f"  gone    {label}", file=out)
+            return True
         report.failed.append(f"{label}: {_error_text(err)}")
         print(f"  FAILED  {label}: {_error_text(err)}", file=out)
         return False
@@ -381,7 +388,8 @@ def _revoke_references(ec2, doomed: str, out: TextIO) -> None:
     delete a group while another group's rule points at it."""
     referencing: set[str] = set()
     for name in ("ip-permission.group-id", "egress.ip-permission.group-id"):
-        for sg in _paginate(ec2, "describe_security_groups", "SecurityGroups", Filters=[{"Name": name, "Values": [doomed]}]):
+        filters = [{"Name": name, "Values": [doomed]}]
+        for sg in _paginate(ec2, "describe_security_groups", "SecurityGroups", Filters=filters):
             referencing.add(sg["GroupId"])
     referencing.discard(doomed)  # self-references go with the group
     for gid in sorted(referencing):
@@ -418,12 +426,15 @@ def _sweep_elbv2(clients: Clients, inv: Inventory, report: SweepReport, timing: 
     deleting = [
         lb.ident
         for lb in inv.load_balancers
-        if _attempt(report, out, f"load-balancer {lb.name}", lambda a=lb.ident: elbv2.delete_load_balancer(LoadBalancerArn=a))
+        if _attempt(
+            report, out, f"load-balancer {lb.name}", lambda a=lb.ident: elbv2.delete_load_balancer(LoadBalancerArn=a)
+        )
     ]
     # Target groups stay "in use" until their load balancer is really gone.
     _poll("load balancer(s) to disappear", lambda: _load_balancers_remaining(elbv2, deleting), timing, out)
     for tg in inv.target_groups:
-        _attempt(report, out, f"target-group {tg.name}", lambda a=tg.ident: elbv2.delete_target_group(TargetGroupArn=a))
+        label = f"target-group {tg.name}"
+        _attempt(report, out, label, lambda a=tg.ident: elbv2.delete_target_group(TargetGroupArn=a))
 
 
 def _sweep_interfaces(ec2, inv: Inventory, report: SweepReport, out: TextIO) -> None:
@@ -437,7 +448,9 @@ def _sweep_interfaces(ec2, inv: Inventory, report: SweepReport, out: TextIO) -> 
         _attempt(report, out, label, lambda i=eni.ident: ec2.delete_network_interface(NetworkInterfaceId=i))
 
 
-def _sweep_security_groups(ec2, inv: Inventory, report: SweepReport, timing: Timing, out: TextIO, waited_lbs: bool) -> None:
+def _sweep_security_groups(
+    ec2, inv: Inventory, report: SweepReport, timing: Timing, out: TextIO, waited_lbs: bool
+) -> None:
     gids = [sg.ident for sg in inv.security_groups]
     if waited_lbs and gids:
         _poll("ELB network interface(s) to be released", lambda: _elb_interfaces_remaining(ec2, gids), timing, out)
@@ -513,7 +526,8 @@ def _print_expiry(findings: list[ExpiryFinding], now: datetime, out: TextIO) -> 
     by_stack: dict[str, list[ExpiryFinding]] = defaultdict(list)
     for f in findings:
         by_stack[f.stack].append(f)
-    print(f"{len(findings)} lab resource(s) expired or with a bad {TAG_EXPIRES} (now {now:%Y-%m-%dT%H:%M:%SZ}):", file=out)
+    stamp = f"{now:%Y-%m-%dT%H:%M:%SZ}"
+    print(f"{len(findings)} lab resource(s) expired or with a bad {TAG_EXPIRES} (now {stamp}):", file=out)
     for stack in sorted(by_stack):
         print(f"\nstack {stack}:", file=out)
         for f in by_stack[stack]:
@@ -522,7 +536,8 @@ def _print_expiry(findings: list[ExpiryFinding], now: datetime, out: TextIO) -> 
             elif f.expires_raw is None:
                 print(f"  - malformed: no {TAG_EXPIRES} tag: {f.arn}", file=out)
             else:
-                print(f"  - malformed {TAG_EXPIRES}={f.expires_raw!r} (want e.g. 2026-11-21T18:00:00Z): {f.arn}", file=out)
+                want = "want e.g. 2026-11-21T18:00:00Z"
+                print(f"  - malformed {TAG_EXPIRES}={f.expires_raw!r} ({want}): {f.arn}", file=out)
         if not stack.startswith("("):
             print(f"  destroy with: ./lab destroy --stack {stack} --yes", file=out)
 
@@ -561,7 +576,9 @@ def _add_region(parser: argparse.ArgumentParser) -> None:
 
 
 def add_sweep_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--cluster", required=True, type=cluster_name, help="EKS cluster name (stack output clusterName)")
+    parser.add_argument(
+        "--cluster", required=True, type=cluster_name, help="EKS cluster name (stack output clusterName)"
+    )
     _add_region(parser)
     parser.add_argument("--yes", action="store_true", help="really delete; without it this is a dry run")
     parser.add_argument(
@@ -630,9 +647,11 @@ def _audit_cluster(args: argparse.Namespace, out: TextIO) -> int:
     if not leftovers and not tagged:
         print(f"clean: nothing of cluster {args.cluster} left in {args.region}", file=out)
         return 0
-    print(f"LEAKS: {len(leftovers) + len(tagged)} resource(s) of cluster {args.cluster} still exist in {args.region}", file=out)
+    total = len(leftovers) + len(tagged)
+    print(f"LEAKS: {total} resource(s) of cluster {args.cluster} still exist in {args.region}", file=out)
     if leftovers:
-        print(f"\nController leftovers (remove: python -m stacks sweep --cluster {args.cluster} --region {args.region} --yes):", file=out)
+        sweep_cmd = f"python -m stacks sweep --cluster {args.cluster} --region {args.region} --yes"
+        print(f"\nController leftovers (remove: {sweep_cmd}):", file=out)
         _print_leftovers(leftovers, out)
     if tagged:
         print(f"\nTagged {TAG_CLUSTER}={args.cluster} (in Pulumi's state? try ./lab destroy):", file=out)

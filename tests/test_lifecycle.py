@@ -3,21 +3,16 @@ must survive. No test here reaches AWS."""
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from pathlib import Path
 
 import boto3
 import pytest
 from botocore.awsrequest import AWSResponse
 from moto import mock_aws
 
-# Run from a plain `pytest tests/...` too, without an installed package.
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from stacks import lifecycle  # noqa: E402
-from stacks.__main__ import main  # noqa: E402
+from stacks import lifecycle
+from stacks.__main__ import main
 
 REGION = "us-east-1"
 CLUSTER = "eks-test"
@@ -56,7 +51,8 @@ def calls(aws, monkeypatch):
         recorded.append((model.name, params))
 
     session = boto3.Session(region_name=REGION)
-    session.events.register("before-call", record)
+    # before-parameter-build sees the API parameters (before-call sees the wire request).
+    session.events.register("before-parameter-build", record)
     monkeypatch.setattr(lifecycle, "make_session", lambda region: session)
     return recorded
 
