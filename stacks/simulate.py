@@ -1,0 +1,289 @@
+"""The lab's simulated cloud: the real program run under Pulumi mocks, offline.
+
+`run_lab()` reads Pulumi.<stack>.yaml (as the CLI would hand it to the
+program), applies overrides, runs `stacks.lab.main()` against a mock monitor,
+and returns a `Graph`: every registered resource with its inputs, parent and
+dependency edges, plus the stack outputs. The offline plan (`python -m stacks
+plan`) and the test suite both stand on it; the mocks answer with values of the
+right shape (ARNs, DNS names, a kubeconfig), never real ones.
+
+The mock monitor turns resource references off: with them on, passing
+resource objects into pulumi-eks components fails or hangs intermittently
+("attached to a different loop", pulumi/pulumi#6561).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+import pulumi
+import yaml
+from pulumi.runtime import mocks, rpc
+from pulumi.runtime.proto import resource_pb2
+from pulumi.runtime.sync_await import _sync_await
+
+ROOT = Path(__file__).resolve().parent.parent
+STACK_TYPE = "pulumi:pulumi:Stack"
+K8S_PREFIX = "kubernetes:"
+
+
+def stack_config(stack: str = "dev") -> dict[str, Any]:
+    """The stack file's config, keys as written (`lab:clusterName`), values as YAML gave them."""
+    data = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text()) or {}
+    return dict(data.get("config") or {})
+
+
+def as_pulumi_passes(config: dict[str, Any]) -> dict[str, str]:
+    """The CLI hands every value to the program as a string; objects and lists as JSON."""
+    def text(v: Any) -> str:
+        if isinstance(v, str):
+            return v
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        return json.dumps(v)
+    return {k: text(v) for k, v in config.items()}
+
+
+def _plain(value: Any) -> Any:
+    """As the API server receives it: secrets unwrapped, and integers (numbers cross the
+    mock monitor as floats; the schema wants integers)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        if value.get(rpc._special_sig_key) == rpc._special_secret_sig:
+            return _plain(value["value"])
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def secret_value(value: Any) -> Any:
+    """The plain value of a secret input, or None when `value` is not a secret."""
+    if isinstance(value, dict) and value.get(rpc._special_sig_key) == rpc._special_secret_sig:
+        return value["value"]
+    return None
+
+
+@dataclass
+class Resource:
+    urn: str
+    type: str
+    name: str
+    inputs: dict[str, Any]
+    state: dict[str, Any]
+    parent: str
+    deps: list[str]
+    provider: str
+    custom: bool
+
+    @property
+    def is_k8s_object(self) -> bool:
+        return self.type.startswith(K8S_PREFIX) and "apiVersion" in self.inputs and \
+            not self.type.startswith("kubernetes:helm")
+
+
+@dataclass
+class Graph:
+    resources: list[Resource]
+    outputs: dict[str, Any]
+    secret_outputs: set[str] = field(default_factory=set)
+
+    def of_type(self, type_: str) -> list[Resource]:
+        return [r for r in self.resources if r.type == type_]
+
+    def one(self, type_: str, name: str | None = None) -> Resource:
+        found = [r for r in self.of_type(type_) if name is None or r.name == name]
+        assert len(found) == 1, f"expected one {type_} {name or ''}, found {[r.name for r in found]}"
+        return found[0]
+
+    def by_urn(self, urn: str) -> Resource:
+        return next(r for r in self.resources if r.urn == urn)
+
+    def k8s(self, kind: str, name: str) -> Resource:
+        found = [r for r in self.k8s_objects() if r.inputs["kind"] == kind
+                 and r.inputs.get("metadata", {}).get("name") == name]
+        assert len(found) == 1, f"expected one {kind} {name}, found {len(found)}"
+        return found[0]
+
+    def k8s_objects(self) -> list[Resource]:
+        return [r for r in self.resources if r.is_k8s_object]
+
+    def manifests(self) -> list[dict[str, Any]]:
+        """Every Kubernetes object the program creates, as the API server would receive it."""
+        keys = ("apiVersion", "kind", "metadata", "spec", "data", "stringData", "type")
+        return [_plain({k: r.inputs[k] for k in keys if k in r.inputs}) for r in self.k8s_objects()]
+
+    def ancestors(self, urn: str) -> set[str]:
+        """Everything `urn` waits for: its dependencies, theirs, and their children."""
+        seen: set[str] = set()
+        todo = list(self.by_urn(urn).deps)
+        while todo:
+            dep = todo.pop()
+            if dep in seen:
+                continue
+            seen.add(dep)
+            todo.extend(self.by_urn(dep).deps)
+            # Depending on a component means waiting for every resource inside it.
+            todo.extend(r.urn for r in self.resources if r.parent == dep)
+        return seen
+
+    def waits_for(self, later: Resource, earlier: Resource) -> bool:
+        return earlier.urn in self.ancestors(later.urn)
+
+    def children(self, parent: Resource) -> Iterator[Resource]:
+        return (r for r in self.resources if r.parent == parent.urn)
+
+
+class LabMocks(pulumi.runtime.Mocks):
+    """Outputs that the real providers would compute, in the shapes the program reads."""
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs):
+        outs = dict(args.inputs)
+        name = args.name
+        if args.typ.startswith("aws:"):
+            outs.setdefault("arn", f"arn:aws:mock:ap-northeast-2:123456789012:{args.typ.split(':')[-1]}/{name}")
+        if args.typ == "eks:index:Cluster":
+            issuer = f"oidc.eks.ap-northeast-2.amazonaws.com/id/{name.upper()}0123456789"
+            outs.update(
+                kubeconfigJson=json.dumps({"apiVersion": "v1", "kind": "Config", "clusters": [
+                    {"name": name, "cluster": {"server": "https://mock.eks.local"}}]}),
+                oidcProviderArn=f"arn:aws:iam::123456789012:oidc-provider/{issuer}",
+                oidcIssuer=issuer,
+                clusterSecurityGroupId="sg-eks-cluster",
+            )
+        elif args.typ == "aws:iam/role:Role":
+            outs["arn"] = f"arn:aws:iam::123456789012:role/{name}"
+            outs.setdefault("name", name)
+        elif args.typ.startswith("tls:"):
+            outs.update(certPem=f"-----BEGIN CERTIFICATE-----\nMOCK {name}\n-----END CERTIFICATE-----\n",
+                        privateKeyPem=f"-----BEGIN PRIVATE KEY-----\nMOCK {name}\n-----END PRIVATE KEY-----\n",
+                        certRequestPem="MOCK CSR")
+        elif args.typ == "aws:iam/policy:Policy":
+            outs["arn"] = f"arn:aws:iam::123456789012:policy/{name}"
+        elif args.typ.startswith("aws:lb/loadBalancer"):
+            outs["dnsName"] = f"{name}-0123456789.elb.ap-northeast-2.amazonaws.com"
+            outs["arn"] = f"arn:aws:elasticloadbalancing:ap-northeast-2:123456789012:loadbalancer/net/{name}/abc"
+        elif args.typ == "kubernetes:core/v1:Service":
+            spec = outs.get("spec") or {}
+            if spec.get("type") == "LoadBalancer" or args.resource_id:  # made here, or read (Service.get)
+                svc = outs.get("metadata", {}).get("name", name)
+                outs["status"] = {"loadBalancer": {"ingress": [
+                    {"hostname": f"k8s-{svc}-0123456789.elb.ap-northeast-2.amazonaws.com"}]}}
+        elif args.typ == "kubernetes:networking.k8s.io/v1:Ingress":
+            ing = outs.get("metadata", {}).get("name", name)
+            outs["status"] = {"loadBalancer": {"ingress": [
+                {"hostname": f"k8s-{ing}-0123456789.ap-northeast-2.elb.amazonaws.com"}]}}
+        elif args.typ == "kubernetes:helm.sh/v3:Release":
+            outs["status"] = {"name": outs.get("name", name), "namespace": outs.get("namespace", "default"),
+                              "status": "deployed", "version": outs.get("version", "")}
+        return f"{name}-id", outs
+
+    def call(self, args: pulumi.runtime.MockCallArgs):
+        if args.token == "aws:eks/getNodeGroup:getNodeGroup":
+            ng = args.args["nodeGroupName"]
+            return {"clusterName": args.args["clusterName"], "nodeGroupName": ng,
+                    "resources": [{"autoscalingGroups": [{"name": f"eks-{ng}-asg"}], "remoteAccessSecurityGroupId": ""}]}
+        if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
+            return {"accountId": "123456789012", "arn": "arn:aws:iam::123456789012:user/lab", "userId": "x"}
+        if args.token == "aws:index/getPartition:getPartition":
+            return {"partition": "aws", "dnsSuffix": "amazonaws.com"}
+        return {}
+
+
+class RecordingMonitor(mocks.MockMonitor):
+    """A mock monitor that keeps each registration's parent and dependency edges."""
+
+    def __init__(self, mock: pulumi.runtime.Mocks):
+        super().__init__(mock)
+        self.registrations: dict[str, dict[str, Any]] = {}
+        self.stack_outputs: dict[str, Any] = {}
+        self.secret_outputs: set[str] = set()
+
+    def SupportsFeature(self, request):
+        has = request.id not in ("resourceReferences", "outputValues")
+        return type("SupportsFeatureResponse", (object,), {"hasSupport": has})
+
+    def GetDeploymentInfo(self, request):
+        info = super().GetDeploymentInfo(request)
+        kept = [f for f in info.supportedFeatures
+                if f != resource_pb2.RESOURCE_MONITOR_FEATURE_RESOURCE_REFERENCES]
+        return resource_pb2.DeploymentInfo(supportedFeatures=kept)
+
+    def RegisterResource(self, request):
+        response = super().RegisterResource(request)
+        if request.type != STACK_TYPE:
+            self.registrations[response.urn] = {
+                "type": request.type, "name": request.name, "parent": request.parent,
+                "deps": list(request.dependencies), "provider": request.provider,
+                "custom": bool(request.custom),
+                "inputs": rpc.deserialize_properties(request.object),
+            }
+        return response
+
+
+def run_lab(overrides: dict[str, Any] | None = None, drop: tuple[str, ...] = (),
+            stack: str = "dev", now: dt.datetime | None = None) -> Graph:
+    """Run the program with Pulumi.<stack>.yaml plus overrides (keys like `lab:natGateways`)."""
+    graph, error = run_program(overrides, drop, stack, now)
+    if error is not None:
+        raise error
+    return graph
+
+
+def run_program(overrides: dict[str, Any] | None = None, drop: tuple[str, ...] = (),
+                stack: str = "dev", now: dt.datetime | None = None,
+                ) -> tuple[Graph, BaseException | None]:
+    """Like run_lab, but returns the program's error with whatever was registered before it."""
+    from stacks import lab
+
+    config = {k: v for k, v in stack_config(stack).items() if k not in drop}
+    config.update(overrides or {})
+    monitor = RecordingMonitor(LabMocks())
+    pulumi.runtime.set_mocks(LabMocks(), project="eks-networking-lab", stack=stack,
+                             preview=False, monitor=monitor)
+    pulumi.runtime.set_all_config(as_pulumi_passes(config))
+
+    exported: list[tuple[str, asyncio.Future]] = []
+
+    @pulumi.runtime.test
+    def program():
+        lab.main(now)
+        # The mock stack never registers its outputs; read the exports from it.
+        for key, value in pulumi.runtime.get_root_resource().outputs.items():
+            out = pulumi.Output.from_input(value)
+            out.apply(lambda v, key=key: monitor.stack_outputs.__setitem__(key, v))
+            exported.append((key, asyncio.ensure_future(out.is_secret())))
+
+    error = None
+    try:
+        program()
+    except Exception as err:  # the program's own error, e.g. pulumi.RunError for bad settings
+        error = err
+    finally:
+        pulumi.runtime.set_all_config({})
+    for key, secret in exported:
+        if _sync_await(secret):
+            monitor.secret_outputs.add(key)
+    return _graph(monitor), error
+
+
+def _graph(monitor: RecordingMonitor) -> Graph:
+    resources = []
+    for urn, reg in monitor.registrations.items():
+        state = monitor.resources.get(urn)
+        resources.append(Resource(urn=urn, type=reg["type"], name=reg["name"], inputs=reg["inputs"],
+                                  state=dict(state.state) if state else {}, parent=reg["parent"],
+                                  deps=reg["deps"], provider=reg["provider"], custom=reg["custom"]))
+    return Graph(resources=resources, outputs=monitor.stack_outputs,
+                 secret_outputs=monitor.secret_outputs)
+
+
+def lab_manifests(overrides: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """The Kubernetes objects of the default lab (used by the local replica)."""
+    return run_lab(overrides).manifests()
