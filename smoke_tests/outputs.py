@@ -230,8 +230,10 @@ def _route(raw: Any, path: str, replicas: dict[str, int]) -> Route:
     route_path = _get(raw, "path", path, str)
     if not route_path.startswith("/"):
         raise ContractError(f"{path}.path: {route_path!r} must start with /")
-    app = _get(raw, "app", path, str)
-    if app not in replicas:
+    app = raw.get("app")
+    if not isinstance(app, str) or app not in replicas:
+        if app is None:
+            raise ContractError(f"{path}.app: missing; expected one of {', '.join(sorted(replicas))}")
         raise ContractError(f"{path}.app: {app!r} is not in replicas; expected one of {', '.join(sorted(replicas))}")
     return Route(path=route_path, app=app,
                  app_sees=_get(raw, "appSees", path, str),

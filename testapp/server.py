@@ -50,6 +50,9 @@ def make_handler(ident: dict[str, str], status: int) -> type[BaseHTTPRequestHand
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         server_version = "lab-testapp"
+        # Headers and body go out in two writes; with Nagle on, a keep-alive peer
+        # (ingress-nginx upstreams) waits ~40 ms for the second one.
+        disable_nagle_algorithm = True
 
         def _reply(self) -> None:
             target = urlsplit(self.path)

@@ -1,0 +1,1 @@
+"""A local replica of the EKS lab, made of real processes (see replica.py)."""

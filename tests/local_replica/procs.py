@@ -1,0 +1,145 @@
+"""Real processes of the replica: test-app pods and one nginx, all on 127.0.0.1.
+
+Every process is started by us and stopped by us with SIGTERM (then SIGKILL
+after a grace period), so a failing test leaves no orphans.
+"""
+
+from __future__ import annotations
+
+import http.client
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+SERVER = ROOT / "testapp" / "server.py"
+NGINX = "/usr/sbin/nginx"
+
+
+def free_port(taken: set[int] | None = None) -> int:
+    """A port the kernel says is free now (small race accepted: nothing else binds here)."""
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if not taken or port not in taken:
+            return port
+
+
+def can_bind(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False
+
+
+def accepts(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+        return True
+    except OSError:
+        return False
+
+
+def _die_with_parent() -> None:
+    """Linux: the child gets SIGTERM if the test process dies before its teardown runs."""
+    try:
+        import ctypes
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def stop(proc: subprocess.Popen | None, grace: float = 5.0) -> None:
+    if proc is None or proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(grace)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+class AppProcess:
+    """One pod of the test app: `python testapp/server.py` with the pod's env."""
+
+    def __init__(self, pod, logdir: Path, extra_env: dict[str, str] | None = None):
+        self.pod, self.extra_env = pod, dict(extra_env or {})
+        self.log = logdir / f"{pod.name}.log"
+        self.proc: subprocess.Popen | None = None
+
+    def env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if k not in ("RESPONSE_STATUS",)}
+        env.update(HOST="127.0.0.1", PORT=str(self.pod.port), APP_NAME=self.pod.name, APP=self.pod.app,
+                   NODE_NAME=self.pod.node, POD_NAMESPACE="default", PYTHONUNBUFFERED="1")
+        env.update(self.extra_env)
+        return env
+
+    def start(self) -> "AppProcess":
+        with open(self.log, "ab") as out:
+            self.proc = subprocess.Popen([sys.executable, str(SERVER)], env=self.env(),
+                                         stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                         preexec_fn=_die_with_parent)
+        return self
+
+    def healthy(self) -> bool:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", self.pod.port, timeout=0.5)
+            conn.request("GET", "/healthz")
+            ok = conn.getresponse().status == 200
+            conn.close()
+            return ok
+        except OSError:
+            return False
+
+    def wait_healthy(self, timeout: float = 15.0) -> None:
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{self.pod.name} exited {self.proc.returncode}: {self.log.read_text()[-500:]}")
+            if self.healthy():
+                return
+            time.sleep(0.05)
+        raise RuntimeError(f"{self.pod.name} not healthy on port {self.pod.port} after {timeout}s")
+
+    def stop(self) -> None:
+        stop(self.proc)
+
+
+class NginxProcess:
+    """`nginx -p PREFIX -c CONF -g 'daemon off;'` in the foreground, as our own child."""
+
+    def __init__(self, prefix: Path):
+        self.prefix = prefix
+        self.conf = prefix / "nginx.conf"
+        self.proc: subprocess.Popen | None = None
+        for d in ("tmp/client_body", "tmp/proxy", "tmp/fastcgi", "tmp/uwsgi", "tmp/scgi"):
+            (prefix / d).mkdir(parents=True, exist_ok=True)
+
+    def start(self, config: str, ports: list[int], timeout: float = 10.0) -> None:
+        self.conf.write_text(config)
+        cmd = [NGINX, "-p", str(self.prefix), "-c", str(self.conf), "-e", str(self.prefix / "error.log"),
+               "-g", "daemon off;"]
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                                     preexec_fn=_die_with_parent)
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"nginx exited {self.proc.returncode}: {self.proc.stderr.read().decode()[-800:]}")
+            if all(accepts(p) for p in ports):
+                return
+            time.sleep(0.05)
+        self.stop()
+        raise RuntimeError(f"nginx did not listen on {ports} within {timeout}s")
+
+    def stop(self) -> None:
+        stop(self.proc)
+        if self.proc is not None and self.proc.stderr:
+            self.proc.stderr.close()
