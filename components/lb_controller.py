@@ -17,11 +17,10 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
+from components.helm import PinnedChart, pinned_release
 from components.lb_controller_policy import POLICY
 
-CHART = "aws-load-balancer-controller"
-CHART_VERSION = "3.5.0"
-CHART_REPO = "https://aws.github.io/eks-charts"
+CHART = PinnedChart("aws-load-balancer-controller", "3.5.0", "https://aws.github.io/eks-charts")
 NAMESPACE = "kube-system"
 SERVICE_ACCOUNT = "aws-load-balancer-controller"
 
@@ -97,17 +96,10 @@ class LabLoadBalancerController(pulumi.ComponentResource):
                       "annotations": {"eks.amazonaws.com/role-arn": role.arn}},
             opts=k8s_child)
 
-        self.release = k8s.helm.v3.Release(
-            name,
-            name=CHART,
-            chart=CHART,
-            version=CHART_VERSION,
-            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=CHART_REPO),
-            namespace=NAMESPACE,
-            values=pulumi.Output.from_input(args.vpc_id).apply(
+        self.release = pinned_release(
+            name, CHART, NAMESPACE,
+            pulumi.Output.from_input(args.vpc_id).apply(
                 lambda vpc: chart_values(args.cluster_name, args.region, vpc, args.tags)),
-            # Wait for the controller's pods: its webhook must answer before any Service is created.
-            skip_await=False,
             opts=pulumi.ResourceOptions(
                 parent=self, provider=args.provider,
                 # Nodes to run on, AWS permissions before the first reconcile, and the

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-CHART = "ingress-nginx"
-CHART_VERSION = "4.15.1"
-CHART_REPO = "https://kubernetes.github.io/ingress-nginx"
+from components.helm import PinnedChart, pinned_release
+
+CHART = PinnedChart("ingress-nginx", "4.15.1", "https://kubernetes.github.io/ingress-nginx")
 NAMESPACE = "ingress-nginx"
 INGRESS_CLASS = "nginx"
 CONTROLLER_VALUE = "k8s.io/ingress-nginx"
@@ -77,15 +77,9 @@ class LabIngressNginx(pulumi.ComponentResource):
         super().__init__("lab:index:LabIngressNginx", name, None, opts)
         k8s_child = pulumi.ResourceOptions(parent=self, provider=args.provider)
         namespace = k8s.core.v1.Namespace("ingress-nginx", metadata={"name": NAMESPACE}, opts=k8s_child)
-        self.release = k8s.helm.v3.Release(
-            name,
-            name=CHART,
-            chart=CHART,
-            version=CHART_VERSION,
-            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=CHART_REPO),
-            namespace=NAMESPACE,
-            values=chart_values(args.service_type, args.http_node_port, args.https_node_port),
-            skip_await=False,  # the admission webhook must answer before app-ingress is sent
+        self.release = pinned_release(
+            name, CHART, NAMESPACE,
+            chart_values(args.service_type, args.http_node_port, args.https_node_port),
             opts=pulumi.ResourceOptions(
                 parent=self, provider=args.provider,
                 # The chart makes Services: the AWS Load Balancer Controller's webhook refuses them

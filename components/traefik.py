@@ -14,9 +14,9 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 import pulumi_tls as tls
 
-CHART = "traefik"
-CHART_VERSION = "41.3.0"  # Traefik v3.7.11
-CHART_REPO = "https://traefik.github.io/charts"
+from components.helm import PinnedChart, pinned_release
+
+CHART = PinnedChart("traefik", "41.3.0", "https://traefik.github.io/charts")  # Traefik v3.7.11
 NAMESPACE = "api-gateway-system"
 INGRESS_CLASS = "traefik"
 TLS_SECRET = "traefik-lab-tls"
@@ -82,11 +82,8 @@ class LabTraefik(pulumi.ComponentResource):
         self.ca_certificate = ca_cert.cert_pem
 
         namespace = k8s.core.v1.Namespace(NAMESPACE, metadata={"name": NAMESPACE}, opts=k8s_child)
-        self.release = k8s.helm.v3.Release(
-            name, name=CHART, chart=CHART, version=CHART_VERSION,
-            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=CHART_REPO),
-            namespace=NAMESPACE, values=chart_values(args.web_node_port, args.websecure_node_port),
-            skip_await=False,
+        self.release = pinned_release(
+            name, CHART, NAMESPACE, chart_values(args.web_node_port, args.websecure_node_port),
             opts=pulumi.ResourceOptions(parent=self, provider=args.provider,
                                         # The chart's Service meets the LB controller's webhook.
                                         depends_on=[namespace, *args.depends_on]))

@@ -143,7 +143,7 @@ def test_release(lab):
 
 def test_release_values_exist_in_the_pinned_chart(lab):
     values = lab.one(ordering.RELEASE, "aws-load-balancer-controller").inputs["values"]
-    keys = chart_keys("aws-load-balancer-controller", lb_controller.CHART_VERSION)
+    keys = chart_keys("aws-load-balancer-controller", lb_controller.CHART.version)
     assert unknown_keys(values, keys) == []
     # a key renamed or misspelled is caught; free-form maps (defaultTags) are not keys
     assert unknown_keys({"serviceAccount": {"enabled": False}, "defaultTags": {"any": "x"}}, keys) == [

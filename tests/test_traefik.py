@@ -35,7 +35,7 @@ def test_release(lab):
 
 
 def test_values_exist_in_the_pinned_chart():
-    keys = chart_keys("traefik", traefik.CHART_VERSION)
+    keys = chart_keys("traefik", traefik.CHART.version)
     assert unknown_keys(traefik.chart_values(30880, 30843), keys) == []
     # the keys chart 40 and 39 renamed: caught
     old = {"service": {"type": "NodePort"}, "ports": {"websecure": {"tls": {"enabled": True}}}}
