@@ -10,7 +10,7 @@ import argparse
 import sys
 from typing import Callable, Sequence
 
-from . import lifecycle
+from . import lifecycle, plan
 
 AddArguments = Callable[[argparse.ArgumentParser], None]
 Run = Callable[[argparse.Namespace], int]
@@ -18,7 +18,7 @@ Run = Callable[[argparse.Namespace], int]
 COMMANDS: dict[str, tuple[AddArguments, Run]] = {
     "sweep": (lifecycle.add_sweep_arguments, lifecycle.run_sweep),
     "audit": (lifecycle.add_audit_arguments, lifecycle.run_audit),
-    # "plan": (plan.add_arguments, plan.run),  <- register further commands here
+    "plan": (plan.add_arguments, plan.run),
 }
 
 

@@ -121,3 +121,8 @@ def export(lab: "Lab") -> None:
     pulumi.export("replicas", {app: s.app_replicas for app in lab.testapp.deployments})
     pulumi.export("entrypoints", entrypoints(lab))
     pulumi.export("internal", internal(lab))
+    # From the settings alone (the program cannot see its graph); tests/test_plan.py holds them
+    # equal to the offline plan's figures. Cost is None for a region stacks/prices.py lacks.
+    from stacks import estimates, prices
+    pulumi.export("estimatedHourlyCostUsd", prices.settings_hourly_usd(s))
+    pulumi.export("estimatedProvisionMinutes", estimates.settings_provision_minutes(s))

@@ -117,7 +117,9 @@ class Graph:
     def manifests(self) -> list[dict[str, Any]]:
         """Every Kubernetes object the program creates, as the API server would receive it."""
         keys = ("apiVersion", "kind", "metadata", "spec", "data", "stringData", "type")
-        return [_plain({k: r.inputs[k] for k in keys if k in r.inputs}) for r in self.k8s_objects()]
+        found = [_plain({k: r.inputs[k] for k in keys if k in r.inputs}) for r in self.k8s_objects()]
+        # Registration order varies from run to run; readers want a stable one.
+        return sorted(found, key=lambda m: (m["kind"], m["metadata"].get("namespace", ""), m["metadata"]["name"]))
 
     def ancestors(self, urn: str) -> set[str]:
         """Everything `urn` waits for: its dependencies, theirs, and their children."""

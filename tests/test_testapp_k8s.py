@@ -149,8 +149,9 @@ def test_duplicate_or_out_of_range_node_port_is_caught(manifests):
     assert "Service app-nodeport-svc: nodePort 8080 outside 30000-32767" in problems
     broken2 = copy.deepcopy(manifests)
     _service(broken2, "app-nodeport-local-svc")["spec"]["ports"][0]["nodePort"] = 30001
-    assert consistency.node_ports_valid(broken2) == [
-        "Service app-nodeport-local-svc: nodePort 30001 already used by app-nodeport-svc"]
+    (problem,) = consistency.node_ports_valid(broken2)
+    assert "nodePort 30001 already used by" in problem
+    assert "app-nodeport-local-svc" in problem and "app-nodeport-svc" in problem
 
 
 def test_service_name_not_a_dns_label_is_caught(manifests):

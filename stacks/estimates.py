@@ -1,0 +1,229 @@
+"""How long the lab takes to be ready: typical creation times and the longest chain.
+
+The figures are typical observed times for `pulumi up` of such resources, not
+guarantees: AWS varies by region and hour. The time to a ready lab is the
+longest chain of the dependency graph weighted by them. A component takes no
+time itself; waiting for one means waiting for all its children.
+
+Two waits are not edges in the program but real: a Kubernetes object waits
+for its provider (and so for the cluster), and Pulumi's await of a Deployment
+or a Helm release (skipAwait false) lasts until its pods run, which needs a
+node. The model adds both.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping
+
+from stacks.settings import LabSettings
+
+SECONDS = 0.1  # "a few seconds", in minutes
+
+# type -> (minutes, why)
+MINUTES: dict[str, tuple[float, str]] = {
+    "eks:index:Cluster": (10.0, "EKS control plane: ~10 min (8-12 observed), with its IAM role and OIDC provider"),
+    "eks:index:ManagedNodeGroup": (3.5, "managed node group: ~3-4 min for instances to boot and join"),
+    "aws:ec2/natGateway:NatGateway": (2.0, "NAT gateway: ~2 min until available"),
+    "aws:lb/loadBalancer:LoadBalancer": (3.0, "NLB/ALB of the program: ~3 min until active"),
+    "kubernetes:helm.sh/v3:Release": (1.5, "Helm release: ~1-2 min, awaited until its pods are ready"),
+    "kubernetes:apps/v1:Deployment": (0.5, "Deployment: ~30 s to pull the image and pass readiness"),
+    "kubernetes:core/v1:Service": (SECONDS, "Service: an API call (LoadBalancer: see LOAD_BALANCER)"),
+    "kubernetes:networking.k8s.io/v1:Ingress": (SECONDS, "Ingress: an API call (class alb: see LOAD_BALANCER)"),
+    "kubernetes:networking.k8s.io/v1:IngressClass": (SECONDS, "Kubernetes object: an API call"),
+    "kubernetes:core/v1:ConfigMap": (SECONDS, "Kubernetes object: an API call"),
+    "kubernetes:core/v1:Namespace": (SECONDS, "Kubernetes object: an API call"),
+    "kubernetes:core/v1:Secret": (SECONDS, "Kubernetes object: an API call"),
+    "kubernetes:core/v1:ServiceAccount": (SECONDS, "Kubernetes object: an API call"),
+    "aws:ec2/vpc:Vpc": (SECONDS, "VPC: seconds"),
+    "aws:ec2/subnet:Subnet": (SECONDS, "subnet: seconds"),
+    "aws:ec2/internetGateway:InternetGateway": (SECONDS, "internet gateway: seconds"),
+    "aws:ec2/eip:Eip": (SECONDS, "Elastic IP: seconds"),
+    "aws:ec2/routeTable:RouteTable": (SECONDS, "route table: seconds"),
+    "aws:ec2/routeTableAssociation:RouteTableAssociation": (SECONDS, "route table association: seconds"),
+    "aws:ec2/securityGroup:SecurityGroup": (SECONDS, "security group: seconds"),
+    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": (SECONDS, "security group rule: seconds"),
+    "aws:iam/role:Role": (SECONDS, "IAM: seconds"),
+    "aws:iam/policy:Policy": (SECONDS, "IAM: seconds"),
+    "aws:iam/rolePolicyAttachment:RolePolicyAttachment": (SECONDS, "IAM: seconds"),
+    "aws:lb/targetGroup:TargetGroup": (SECONDS, "target group: seconds"),
+    "aws:lb/listener:Listener": (SECONDS, "listener: seconds"),
+    "aws:autoscaling/attachment:Attachment": (SECONDS, "Auto Scaling attachment: seconds"),
+    "pulumi:providers:kubernetes": (0.0, "provider: local, no cloud call"),
+    "tls:index/privateKey:PrivateKey": (0.0, "TLS: computed locally"),
+    "tls:index/selfSignedCert:SelfSignedCert": (0.0, "TLS: computed locally"),
+    "tls:index/certRequest:CertRequest": (0.0, "TLS: computed locally"),
+    "tls:index/locallySignedCert:LocallySignedCert": (0.0, "TLS: computed locally"),
+}
+# The AWS Load Balancer Controller provisions these after the object is created;
+# the lab is not ready before the load balancer is: model the object as that time.
+LOAD_BALANCER = (3.0, "load balancer made by the AWS Load Balancer Controller: ~3 min until active")
+UNKNOWN = (0.5, "no entry in stacks/estimates.py: assumed 30 s")
+COMPONENT_PREFIX = "lab:index:"
+NODE_GROUP = "eks:index:ManagedNodeGroup"
+RUNS_PODS = ("kubernetes:apps/v1:Deployment", "kubernetes:helm.sh/v3:Release")
+
+
+def minutes(type_: str, inputs: Mapping[str, Any]) -> tuple[float, str]:
+    """Typical creation time of one resource, and why."""
+    from stacks.prices import _chart_load_balancer
+
+    if type_.startswith(COMPONENT_PREFIX):
+        return 0.0, "component: waits for its children"
+    spec = inputs.get("spec") or {}
+    if type_ == "kubernetes:core/v1:Service" and spec.get("type") == "LoadBalancer":
+        return LOAD_BALANCER
+    if type_ == "kubernetes:networking.k8s.io/v1:Ingress" and spec.get("ingressClassName") == "alb":
+        return LOAD_BALANCER
+    if type_ == "kubernetes:helm.sh/v3:Release" and _chart_load_balancer(inputs.get("values") or {}):
+        helm = MINUTES[type_][0]
+        return helm + LOAD_BALANCER[0], "Helm release whose Service is a LoadBalancer: release + NLB"
+    return MINUTES.get(type_, UNKNOWN)
+
+
+@dataclass
+class Node:
+    key: str
+    type: str
+    name: str
+    preds: list[str] = field(default_factory=list)
+    """What it waits for; a component waits for its children."""
+    inputs: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Step:
+    type: str
+    name: str
+    minutes: float
+
+
+def critical_path(nodes: Iterable[Node]) -> tuple[float, list[Step]]:
+    """The longest chain: total minutes and its steps (components and zero-time steps left out)."""
+    by_key = {n.key: n for n in nodes}
+    # Ties go by type and name: registration order varies from run to run.
+    order = {n.key: i for i, n in enumerate(sorted(by_key.values(), key=lambda n: (n.type, n.name, n.key)))}
+    finish: dict[str, float] = {}
+    via: dict[str, str | None] = {}
+
+    def done(key: str, visiting: frozenset[str] = frozenset()) -> float:
+        if key in finish:
+            return finish[key]
+        if key in visiting:
+            raise ValueError(f"dependency cycle through {key}")
+        node = by_key[key]
+        start, before = 0.0, None
+        for pred in sorted(node.preds, key=lambda k: order.get(k, -1)):
+            if pred in by_key and (t := done(pred, visiting | {key})) > start:
+                start, before = t, pred
+        # Rounded: equal chains tie exactly, and the first registered wins.
+        finish[key] = round(start + minutes(node.type, node.inputs)[0], 6)
+        via[key] = before
+        return finish[key]
+
+    if not by_key:
+        return 0.0, []
+    end = max(sorted(by_key, key=order.__getitem__), key=done)
+    steps, key = [], end
+    while key is not None:
+        node = by_key[key]
+        took = minutes(node.type, node.inputs)[0]
+        if took > 0:
+            steps.append(Step(node.type, node.name, took))
+        key = via[key]
+    return finish[end], steps[::-1]
+
+
+# --- the settings-only path -----------------------------------------------
+
+class _Dag:
+    """A small builder: nodes named by key, edges to keys or to whole groups."""
+
+    def __init__(self) -> None:
+        self.nodes: list[Node] = []
+
+    def add(self, key: str, type_: str, preds: Iterable[str] = (), inputs: Mapping[str, Any] | None = None) -> str:
+        self.nodes.append(Node(key, type_, key, list(preds), dict(inputs or {})))
+        return key
+
+
+def settings_nodes(s: LabSettings) -> list[Node]:
+    """The lab's dependency graph from its settings, coarse but with every edge on a
+    possible longest chain (as stacks.lab.build wires it; tests/test_plan.py holds it equal)."""
+    from components import nginx_ingress
+    from stacks import lab
+
+    d = _Dag()
+    t = "aws:ec2/"
+    vpc = d.add("vpc", t + "vpc:Vpc")
+    igw = d.add("igw", t + "internetGateway:InternetGateway", [vpc])
+    subnets = [d.add(f"subnet-{k}-{z}", t + "subnet:Subnet", [vpc]) for k in ("public", "private")
+               for z in s.availability_zones]
+    nats = []
+    for z in (s.availability_zones if s.nat_gateways == "perAz" else s.availability_zones[:1]):
+        eip = d.add(f"eip-{z}", t + "eip:Eip")
+        nats.append(d.add(f"nat-{z}", t + "natGateway:NatGateway", [eip, f"subnet-public-{z}", igw]))
+    for z in s.availability_zones:
+        rt = d.add(f"rt-{z}", t + "routeTable:RouteTable", [vpc, *nats])
+        d.add(f"rta-{z}", t + "routeTableAssociation:RouteTableAssociation", [rt, f"subnet-private-{z}"])
+    cluster = d.add("cluster", "eks:index:Cluster", [vpc, *subnets])
+    role = d.add("node-role", "aws:iam/role:Role")
+    attachments = [d.add(f"node-attach-{i}", "aws:iam/rolePolicyAttachment:RolePolicyAttachment", [role])
+                   for i in range(3)]
+    ngs = [d.add(ng.name, NODE_GROUP, [cluster, role, *attachments, *subnets])
+           for ng in (s.private_nodes, s.public_nodes)]
+    k8s = d.add("k8s-provider", "pulumi:providers:kubernetes", [cluster])
+    kube = [k8s]
+
+    config_map = d.add("testapp-source", "kubernetes:core/v1:ConfigMap", kube)
+    testapp = [d.add(f"{app}-deploy", "kubernetes:apps/v1:Deployment", [config_map, *kube, *ngs])
+               for app in lab.APPS]
+    served = []
+    if s.modules.load_balancer_controller:
+        irsa = d.add("lbc-irsa", "aws:iam/role:Role", [cluster])
+        attach = d.add("lbc-attach", "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+                       [irsa, d.add("lbc-policy", "aws:iam/policy:Policy")])
+        sa = d.add("lbc-sa", "kubernetes:core/v1:ServiceAccount", [irsa, *kube])
+        served = [d.add("lbc-release", "kubernetes:helm.sh/v3:Release", [sa, attach, vpc, *ngs, *kube])]
+    services = [d.add(svc.name, "kubernetes:core/v1:Service", [*served, *kube], {"spec": {"type": svc.type}})
+                for svc in lab.service_defs(s)]
+    if s.modules.alb:
+        cls = d.add("alb-class", "kubernetes:networking.k8s.io/v1:IngressClass", [*served, *services, *kube])
+        for ing in lab.alb_ingresses(s):
+            d.add(ing.name, "kubernetes:networking.k8s.io/v1:Ingress", [cls, *served, *services, *kube],
+                  {"spec": {"ingressClassName": "alb"}})
+    if s.modules.ingress_nginx:
+        n = s.ingress_nginx
+        ns = d.add("nginx-ns", "kubernetes:core/v1:Namespace", kube)
+        release = d.add("nginx-release", "kubernetes:helm.sh/v3:Release", [ns, *served, *services, *kube, *ngs],
+                        {"values": nginx_ingress.chart_values(n.service_type, n.http_node_port, n.https_node_port)})
+        d.add("app-ingress", "kubernetes:networking.k8s.io/v1:Ingress", [release, *served, *services, *kube])
+    if s.modules.traefik:
+        _traefik(d, s, served, testapp, kube, ngs, cluster, vpc)
+    return d.nodes
+
+
+def _traefik(d: _Dag, s: LabSettings, served: list[str], testapp: list[str], kube: list[str],
+             ngs: list[str], cluster: str, vpc: str) -> None:
+    from stacks import lab
+
+    ns = d.add("traefik-ns", "kubernetes:core/v1:Namespace", kube)
+    release = d.add("traefik-release", "kubernetes:helm.sh/v3:Release", [ns, *served, *testapp, *kube, *ngs])
+    secret = d.add("traefik-tls", "kubernetes:core/v1:Secret", kube)
+    backends = [d.add(f"traefik-{b.service}", "kubernetes:core/v1:Service", [*served, *testapp, *kube])
+                for b in lab.traefik_backends(s)]
+    d.add("traefik-ingress", "kubernetes:networking.k8s.io/v1:Ingress", [release, secret, *backends, *kube])
+    sg = d.add("traefik-sg", "aws:ec2/securityGroup:SecurityGroup", [vpc])
+    public = [f"subnet-public-{z}" for z in s.availability_zones]
+    nlb = d.add("traefik-nlb", "aws:lb/loadBalancer:LoadBalancer", [sg, *public])
+    for port in ("web", "websecure"):
+        group = d.add(f"traefik-tg-{port}", "aws:lb/targetGroup:TargetGroup", [vpc])
+        d.add(f"traefik-listener-{port}", "aws:lb/listener:Listener", [nlb, group])
+        for ng in ngs:
+            d.add(f"traefik-{port}-{ng}", "aws:autoscaling/attachment:Attachment", [ng, group])
+        d.add(f"traefik-{port}-rule", "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", [cluster, nlb])
+
+
+def settings_provision_minutes(s: LabSettings) -> float:
+    """Minutes to a ready lab from its settings alone (a stack output)."""
+    return round(critical_path(settings_nodes(s))[0], 1)

@@ -1,0 +1,307 @@
+"""`python -m stacks plan`: the offline plan, its cost and time models, and the outputs they feed."""
+
+import dataclasses
+import datetime as dt
+import io
+import json
+import subprocess
+import sys
+from types import SimpleNamespace
+
+import pytest
+import yaml
+
+from stacks import estimates, plan, prices
+from stacks.simulate import ROOT
+from tests.harness import run_lab, run_program
+
+LB = "aws:lb/loadBalancer:LoadBalancer"
+TODAY = dt.datetime.now(dt.timezone.utc).date()
+
+
+def settings_for(overrides=None):
+    graph = run_lab(overrides)
+    return graph, plan_settings(overrides)
+
+
+def plan_settings(overrides=None):
+    from stacks.simulate import as_pulumi_passes, stack_config
+    from stacks.settings import load
+
+    config = as_pulumi_passes({**stack_config(), **(overrides or {})})
+    raw = {k[4:]: v for k, v in config.items() if k.startswith("lab:")}
+    return load(raw, config.get("aws:region"), "dev")
+
+
+def report_of(overrides=None):
+    graph, s = settings_for(overrides)
+    return graph, s, plan.build_report(graph, s, TODAY)
+
+
+@pytest.fixture(scope="module")
+def default():
+    return report_of()
+
+
+@pytest.fixture(scope="module")
+def written(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("manifests")
+    out, err = io.StringIO(), io.StringIO()
+    code = plan.run(SimpleNamespace(stack="dev", manifests=folder, json=True), out, err)
+    assert code == 0, err.getvalue()
+    return folder, json.loads(out.getvalue()), err.getvalue()
+
+
+# --- what it lists --------------------------------------------------------
+
+def test_every_kubernetes_object_has_a_file(written):
+    folder, report, _ = written
+    files = {p.name: yaml.safe_load(p.read_text()) for p in folder.glob("*.yaml")}
+    objects = {(m["kind"], m["metadata"]["name"], m["metadata"].get("namespace"))
+               for m in run_lab().manifests()}
+    in_files = {(o["kind"], o["metadata"]["name"], o["metadata"].get("namespace"))
+                for name, o in files.items() if not name.startswith("helm-")}
+    assert in_files == objects
+    # named as the posts name things
+    for name in ("service-app-nodeport-svc.yaml", "deployment-app1-deploy.yaml", "ingress-app-ingress.yaml"):
+        assert name in files
+    assert sorted(report["manifests"]["files"]) == sorted(files)
+
+
+def test_helm_values_files_say_which_chart(written):
+    folder, _, _ = written
+    text = (folder / "helm-traefik-values.yaml").read_text()
+    assert "# chart traefik, version 41.3.0, repo https://traefik.github.io/charts" in text
+    assert yaml.safe_load(text)["ports"]["websecure"]["nodePort"] == 30843
+    assert {p.name for p in folder.glob("helm-*")} == {
+        "helm-aws-load-balancer-controller-values.yaml", "helm-ingress-nginx-values.yaml", "helm-traefik-values.yaml"}
+
+
+def test_secrets_never_reach_the_files(written):
+    folder, _, _ = written
+    assert not [p.name for p in folder.glob("*") if "PRIVATE KEY" in p.read_text()]
+    secret = yaml.safe_load((folder / "secret-traefik-lab-tls.yaml").read_text())
+    assert secret["stringData"] == {"tls.crt": plan.REDACTED, "tls.key": plan.REDACTED}
+
+
+def test_stale_files_of_a_module_turned_off_go_but_others_stay(tmp_path):
+    (tmp_path / "notes.yaml").write_text("mine: true\n")
+    plan.write_manifests(run_lab(), tmp_path, "dev")
+    assert (tmp_path / "ingress-traefik-ingress.yaml").exists()
+    plan.write_manifests(run_lab({"lab:modules": {"traefik": False}}), tmp_path, "dev")
+    assert not (tmp_path / "ingress-traefik-ingress.yaml").exists()
+    assert (tmp_path / "notes.yaml").exists()
+
+
+def test_colliding_names_get_the_namespace():
+    objs = [{"kind": "Service", "metadata": {"name": "x", "namespace": "a"}},
+            {"kind": "Service", "metadata": {"name": "x", "namespace": "b"}},
+            {"kind": "Namespace", "metadata": {"name": "x"}}]
+    assert plan.manifest_names(objs) == ["service-a-x.yaml", "service-b-x.yaml", "namespace-x.yaml"]
+
+
+def test_every_resource_is_in_the_tree(default):
+    graph, _, _ = default
+    out = io.StringIO()
+    report = {**default[2], "manifests": {"dir": "/x", "files": []}}
+    plan.print_report(report, graph, out)
+    text = out.getvalue()
+    tree = text.split("Counts by type")[0]
+    for r in graph.resources:
+        assert any(r.name in line and r.type in line for line in tree.splitlines()), (r.type, r.name)
+    assert max(len(line) for line in text.splitlines()) <= 100
+
+
+# --- cost -----------------------------------------------------------------
+
+def test_costs_add_up(default):
+    _, _, report = default
+    items = report["costItems"]
+    assert sum(i["usdHour"] for i in items) == pytest.approx(report["hourlyCostUsd"], abs=1e-4)
+    assert report["dailyCostUsd"] == pytest.approx(24 * report["hourlyCostUsd"], abs=0.01)
+    for i in items:
+        assert i["usdHour"] == pytest.approx(i["quantity"] * i["unitUsdHour"])
+
+
+def test_default_lab_cost_by_hand(default):
+    _, _, report = default
+    p = prices.PRICES["ap-northeast-2"]
+    nodes = 2 + 1
+    by_hand = (0.10                      # EKS control plane, 1.36 in standard support
+               + nodes * 0.026           # t3.small
+               + nodes * 20 * 0.0912 / 730  # gp3 root volumes
+               + 1 * 0.059               # one NAT gateway (single)
+               + 3 * 0.0225              # NLB app-lb-svc, one ALB for the group, Traefik's NLB
+               + (1 + 1 + 2 + 2 + 2) * 0.005)  # NAT EIP, public node, 2 zones x 3 load balancers
+    assert report["hourlyCostUsd"] == pytest.approx(by_hand, abs=1e-4)
+    assert (p.ec2["t3.small"], p.nat_gateway, p.public_ipv4) == (0.026, 0.059, 0.005)
+    assert report["moduleCostsUsd"] == pytest.approx(
+        {"loadBalancerController": 0.0, "nlb": 0.0325, "alb": 0.0325, "ingressNginx": 0.0, "traefik": 0.0325})
+
+
+def test_traefik_off_removes_its_nlb_and_cost(default):
+    graph, _, report = report_of({"lab:modules": {"traefik": False}})
+    assert graph.of_type(LB) == []
+    assert "traefik" not in report["moduleCostsUsd"]
+    assert not [i for i in report["costItems"] if "traefik" in i["what"]]
+    assert report["hourlyCostUsd"] == pytest.approx(default[2]["hourlyCostUsd"] - 0.0325, abs=1e-4)
+
+
+def test_nginx_as_load_balancer_adds_one_nlb(default):
+    _, _, report = report_of({"lab:ingressNginx": {"serviceType": "LoadBalancer"}})
+    nlbs = [i for i in report["costItems"] if i["what"].startswith("NLB") and i["module"] == "ingressNginx"]
+    assert len(nlbs) == 1
+    assert report["moduleCostsUsd"]["ingressNginx"] == pytest.approx(0.0225 + 2 * 0.005)
+    assert report["hourlyCostUsd"] == pytest.approx(default[2]["hourlyCostUsd"] + 0.0325, abs=1e-4)
+
+
+def test_extended_support_prices_the_control_plane_six_times():
+    s = plan_settings({"lab:kubernetesVersion": "1.33", "lab:allowExtendedSupport": True})
+    (eks,) = [i for i in prices.cost_items(s, prices.settings_resources(s)) if i.what.startswith("EKS")]
+    assert eks.unit_usd_hour == 0.60 and "extended" in eks.what
+
+
+def test_a_region_without_prices_says_which_regions_the_table_covers():
+    s = dataclasses.replace(plan_settings(), region="eu-west-1")
+    with pytest.raises(prices.PriceError, match="ap-northeast-2, us-east-1"):
+        prices.cost_items(s, prices.settings_resources(s))
+    assert prices.settings_hourly_usd(s) is None
+
+
+# --- time -----------------------------------------------------------------
+
+def test_critical_path_of_the_default_lab(default):
+    _, _, report = default
+    chain = [(x["type"], x["name"]) for x in report["criticalPath"]]
+    assert ("eks:index:Cluster", "eks-test") in chain
+    # ends at the ALB: after the controller, app-lb-svc's NLB (its IngressClass waits for every Service)
+    assert chain[-1] == ("kubernetes:networking.k8s.io/v1:Ingress", "alb-host-ingress")  # ties by name
+    assert [name for _, name in chain[-4:-1]] == ["aws-load-balancer-controller", "app-lb-svc", "alb"]
+    assert report["provisionMinutes"] == pytest.approx(sum(x["minutes"] for x in report["criticalPath"]), abs=0.1)
+    assert 15 <= report["provisionMinutes"] <= 30
+
+
+def test_adding_an_edge_changes_the_critical_chain(default):
+    graph, _, report = default
+    graph = dataclasses.replace(graph, resources=[dataclasses.replace(r) for r in graph.resources])
+    nlb = graph.one(LB)
+    slow = graph.one("kubernetes:networking.k8s.io/v1:Ingress", "alb-host-ingress")
+    nlb.deps = [*nlb.deps, slow.urn]  # the Traefik NLB now waits for the ALB
+    minutes, steps = estimates.critical_path(plan.nodes(graph))
+    names = [s.name for s in steps]
+    assert names[names.index("alb-host-ingress") + 1] == "traefik-nlb"
+    assert minutes == pytest.approx(report["provisionMinutes"] + 3.0 + estimates.SECONDS, abs=0.1)
+
+
+def test_every_type_of_the_lab_has_a_documented_time(default):
+    graph, _, _ = default
+    types = {r.type for r in graph.resources if not r.type.startswith(estimates.COMPONENT_PREFIX)}
+    assert types <= set(estimates.MINUTES)
+    assert all(reason for _, reason in estimates.MINUTES.values())
+
+
+# --- the outputs: settings-level figures equal the plan's -----------------
+
+COMBOS = {
+    "default": None,
+    "all off": {"lab:modules": {k: False for k in ("loadBalancerController", "nlb", "alb", "ingressNginx", "traefik")}},
+    "only nginx as LoadBalancer": {
+        "lab:modules": {"loadBalancerController": True, "nlb": False, "alb": False, "ingressNginx": True,
+                        "traefik": False},
+        "lab:ingressNginx": {"serviceType": "LoadBalancer"}},
+    "perAz NAT": {"lab:natGateways": "perAz"},
+    "larger node groups": {
+        "lab:privateNodeGroup": {"instanceType": "t3.small", "desiredSize": 4, "minSize": 2, "maxSize": 5},
+        "lab:publicNodeGroup": {"instanceType": "t3.small", "desiredSize": 2, "minSize": 1, "maxSize": 3}},
+    "traefik only": {"lab:modules": {"loadBalancerController": False, "nlb": False, "alb": False,
+                                     "ingressNginx": False, "traefik": True}},
+}
+
+
+@pytest.mark.parametrize("overrides", COMBOS.values(), ids=COMBOS.keys())
+def test_stack_outputs_equal_the_plan(overrides):
+    graph, s, report = report_of(overrides)
+    assert graph.outputs["estimatedHourlyCostUsd"] == pytest.approx(report["hourlyCostUsd"], abs=1e-4)
+    assert graph.outputs["estimatedProvisionMinutes"] == pytest.approx(report["provisionMinutes"], abs=1e-9)
+    # item by item, not only the totals
+    from_settings = sorted((i.what, i.module, round(i.usd_hour, 6))
+                           for i in prices.cost_items(s, prices.settings_resources(s), TODAY))
+    assert from_settings == sorted((i["what"], i["module"], round(i["usdHour"], 6)) for i in report["costItems"])
+    graph_chain = [x["type"] for x in report["criticalPath"]]
+    settings_chain = [x.type for x in estimates.critical_path(estimates.settings_nodes(s))[1]]
+    assert settings_chain == graph_chain
+
+
+def test_perAz_nat_and_bigger_groups_cost_more(default):
+    base = default[2]["hourlyCostUsd"]
+    assert report_of(COMBOS["perAz NAT"])[2]["hourlyCostUsd"] == pytest.approx(base + 0.059 + 0.005, abs=1e-4)
+    bigger = report_of(COMBOS["larger node groups"])[2]["hourlyCostUsd"]
+    assert bigger == pytest.approx(base + 3 * (0.026 + 20 * 0.0912 / 730) + 0.005, abs=1e-4)
+
+
+# --- the command ----------------------------------------------------------
+
+def test_json_has_the_keys(written):
+    _, report, err = written
+    for key in ("resources", "hourlyCostUsd", "dailyCostUsd", "costItems", "moduleCostsUsd",
+                "provisionMinutes", "criticalPath", "entrypoints"):
+        assert key in report
+    assert {"type", "name"} <= set(report["resources"][0])
+    assert "simulating the program" in err
+
+
+def test_packet_paths(default):
+    _, _, report = default
+    e = report["entrypoints"]
+    assert set(e) == {"nodeport", "nodeport-local", "nlb", "alb", "alb-hosts", "nginx", "traefik"}
+    assert ("client -> DNS myapp.example.com -> NLB eks-test-traefik :443 (TCP) -> node:30843 (NodePort) "
+            "-> kube-proxy -> Traefik pod websecure (TLS ends) -> Ingress traefik-ingress rule "
+            "myapp.example.com/api -> Service my-app-service:80 -> pod app1 :8080") in e["traefik"].splitlines()
+    assert e["nodeport"].startswith("client -> public node (ng-public) :30001 (NodePort) -> kube-proxy (SNAT")
+    assert "Service app-nodeport-svc:3000 -> pod app1 :8080 (any node)" in e["nodeport"]
+    assert "no SNAT" in e["nodeport-local"] and "on that node" in e["nodeport-local"]
+    assert "instance targets" in e["nlb"] and "node:NodePort" in e["nlb"]
+    assert "NodePort" not in e["alb"].replace("no NodePort", "") and "pod IP, directly" in e["alb"]
+    assert ":30080 (NodePort)" in e["nginx"] and "/v1/x becomes /x) -> Service app1-svc:3000 -> pod app1 :8080" in e["nginx"]
+
+
+def test_nginx_path_through_its_nlb():
+    _, _, report = report_of({"lab:ingressNginx": {"serviceType": "LoadBalancer"}})
+    assert "NLB :80 (TCP, ip targets) -> ingress-nginx controller pod" in report["entrypoints"]["nginx"]
+
+
+def _cli(*args, cwd=ROOT):
+    return subprocess.run([sys.executable, "-m", "stacks", "plan", *args], cwd=cwd,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_the_command_as_a_user_runs_it(tmp_path):
+    done = _cli("--manifests", str(tmp_path / "m"))
+    assert done.returncode == 0, done.stderr
+    assert "Estimated cost in ap-northeast-2" in done.stdout and "Packet paths" in done.stdout
+    assert str(tmp_path / "m") in done.stdout
+    assert "writing" in done.stderr and "Traceback" not in done.stderr
+    assert (tmp_path / "m" / "service-app-nodeport-svc.yaml").exists()
+    json_run = _cli("--manifests", str(tmp_path / "j"), "--json")
+    assert json.loads(json_run.stdout)["hourlyCostUsd"] > 0  # one JSON object, nothing else
+
+
+def test_bad_setting_exits_2_with_the_settings_message(tmp_path, monkeypatch, capsys):
+    from stacks import simulate
+    from stacks.__main__ import main
+
+    _, error = run_program({"lab:nodePort": 5})
+    (tmp_path / "Pulumi.bad.yaml").write_text((ROOT / "Pulumi.dev.yaml").read_text() + "  lab:nodePort: 5\n")
+    monkeypatch.setattr(simulate, "ROOT", tmp_path)
+    capsys.readouterr()
+    assert main(["plan", "--stack", "bad", "--manifests", str(tmp_path / "m")]) == 2
+    captured = capsys.readouterr()
+    assert str(error) in captured.err and "lab:nodePort = 5" in captured.err
+    assert "Traceback" not in captured.err and captured.out == ""
+    assert not (tmp_path / "m").exists()  # nothing written for a lab that cannot be built
+
+
+def test_unknown_stack_names_the_file_and_the_stacks():
+    done = _cli("--stack", "nope")
+    assert done.returncode == 2
+    assert "Pulumi.nope.yaml" in done.stderr and "stacks available: dev" in done.stderr
