@@ -64,8 +64,9 @@ def chart_values(cluster_name: str, region: str, vpc_id: str, tags: dict[str, st
         # The lab makes IngressClass `alb` itself (LAB.md section 5), with no params.
         "createIngressClassResource": False,
         "ingressClassParams": {"create": False},
-        # What the controller makes carries the lab's tags too: the audit finds it.
-        "defaultTags": tags,
+        # What the controller makes carries the lab's tags too: the audit finds it. Not the
+        # expiry: it moves with every `up`, and a new value would roll the controller each time.
+        "defaultTags": {k: v for k, v in tags.items() if k != "lab:expires"},
     }
 
 

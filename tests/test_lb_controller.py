@@ -139,6 +139,7 @@ def test_release(lab):
     assert v["clusterName"] == "eks-test" and v["region"] == "ap-northeast-2" and v["vpcId"] == "lab-vpc-id"
     assert v["serviceAccount"] == {"create": False, "name": "aws-load-balancer-controller"}
     assert v["defaultTags"]["lab:cluster"] == "eks-test"
+    assert "lab:expires" not in v["defaultTags"]  # it changes every `up`: no controller roll each time
 
 
 def test_release_values_exist_in_the_pinned_chart(lab):
