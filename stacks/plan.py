@@ -25,7 +25,7 @@ from stacks import estimates, prices, simulate
 from stacks.config_reader import NAMESPACE
 from stacks.lifecycle import UsageError
 from stacks.settings import LabSettings, load
-from stacks.simulate import Graph, Resource, _plain, as_pulumi_passes, run_program, stack_config
+from stacks.simulate import Graph, Resource, plain, as_pulumi_passes, run_program, stack_config
 
 WIDTH = 100
 REDACTED = "<redacted: a Pulumi secret>"
@@ -291,7 +291,7 @@ def manifest(r: Resource) -> dict[str, Any]:
             if k in obj:
                 inner = secret_value(obj[k])
                 obj[k] = {name: REDACTED for name in (inner if inner is not None else obj[k])}
-    return _plain(redact(obj))
+    return plain(redact(obj))
 
 
 def manifest_names(objs: list[dict[str, Any]]) -> list[str]:
@@ -319,7 +319,7 @@ def write_manifests(graph: Graph, folder: Path, stack: str) -> list[Path]:
         repo = (i.get("repositoryOpts") or {}).get("repo", "?")
         head = header + f"# chart {i.get('chart')}, version {i.get('version')}, repo {repo}\n"
         written.append(_write(folder / f"helm-{i.get('name', r.name)}-values.yaml", head,
-                              _plain(redact(i.get("values") or {}))))
+                              plain(redact(i.get("values") or {}))))
     return written
 
 
@@ -337,7 +337,7 @@ class _Lab:
         self.graph, self.s = graph, s
 
     def spec(self, kind: str, name: str) -> dict:
-        return _plain(self.graph.k8s(kind, name).inputs.get("spec") or {})
+        return plain(self.graph.k8s(kind, name).inputs.get("spec") or {})
 
     def annotations(self, kind: str, name: str) -> dict:
         return self.graph.k8s(kind, name).inputs.get("metadata", {}).get("annotations") or {}
@@ -347,7 +347,7 @@ class _Lab:
         port = target_port
         for d in self.graph.k8s_objects():
             if d.inputs["kind"] == "Deployment" and d.inputs["metadata"].get("labels", {}).get("app") == app:
-                for c in _plain(d.inputs["spec"])["template"]["spec"]["containers"]:
+                for c in plain(d.inputs["spec"])["template"]["spec"]["containers"]:
                     for cp in c.get("ports", []):
                         if target_port in (cp.get("name"), cp["containerPort"]):
                             port = cp["containerPort"]
@@ -422,7 +422,7 @@ def _alb(lab: _Lab, entry: dict) -> list[list[str]]:
 
 def _nginx(lab: _Lab, entry: dict) -> list[list[str]]:
     ing = entry["ingress"]
-    values = _plain(lab.graph.one(prices.RELEASE, "ingress-nginx").inputs["values"])
+    values = plain(lab.graph.one(prices.RELEASE, "ingress-nginx").inputs["values"])
     service = values["controller"]["service"]
     if service["type"] == "NodePort":
         front = ["client", f"public node ({lab.s.public_nodes.name}) :{service['nodePorts']['http']} (NodePort)",
@@ -442,7 +442,7 @@ def _nginx(lab: _Lab, entry: dict) -> list[list[str]]:
 def _traefik(lab: _Lab, entry: dict) -> list[list[str]]:
     g = lab.graph
     nlb = g.one(prices.AWS_LB).inputs["name"]
-    values = _plain(g.one(prices.RELEASE, "traefik").inputs["values"])
+    values = plain(g.one(prices.RELEASE, "traefik").inputs["values"])
     node_ports = {int(tg.inputs["port"]): tg for tg in g.of_type("aws:lb/targetGroup:TargetGroup")}
     listeners = {}  # entry point name -> (listener port, node port)
     for lst in g.of_type("aws:lb/listener:Listener"):

@@ -49,17 +49,17 @@ def as_pulumi_passes(config: dict[str, Any]) -> dict[str, str]:
     return {k: text(v) for k, v in config.items()}
 
 
-def _plain(value: Any) -> Any:
-    """As the API server receives it: secrets unwrapped, and integers (numbers cross the
+def plain(value: Any) -> Any:
+    """A value as the API server receives it: secrets unwrapped, and integers (numbers cross the
     mock monitor as floats; the schema wants integers)."""
     if isinstance(value, float) and value.is_integer():
         return int(value)
     if isinstance(value, dict):
         if value.get(rpc._special_sig_key) == rpc._special_secret_sig:
-            return _plain(value["value"])
-        return {k: _plain(v) for k, v in value.items()}
+            return plain(value["value"])
+        return {k: plain(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_plain(v) for v in value]
+        return [plain(v) for v in value]
     return value
 
 
@@ -117,7 +117,7 @@ class Graph:
     def manifests(self) -> list[dict[str, Any]]:
         """Every Kubernetes object the program creates, as the API server would receive it."""
         keys = ("apiVersion", "kind", "metadata", "spec", "data", "stringData", "type")
-        found = [_plain({k: r.inputs[k] for k in keys if k in r.inputs}) for r in self.k8s_objects()]
+        found = [plain({k: r.inputs[k] for k in keys if k in r.inputs}) for r in self.k8s_objects()]
         # Registration order varies from run to run; readers want a stable one.
         return sorted(found, key=lambda m: (m["kind"], m["metadata"].get("namespace", ""), m["metadata"]["name"]))
 
@@ -284,8 +284,3 @@ def _graph(monitor: RecordingMonitor) -> Graph:
                                   deps=reg["deps"], provider=reg["provider"], custom=reg["custom"]))
     return Graph(resources=resources, outputs=monitor.stack_outputs,
                  secret_outputs=monitor.secret_outputs)
-
-
-def lab_manifests(overrides: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-    """The Kubernetes objects of the default lab (used by the local replica)."""
-    return run_lab(overrides).manifests()

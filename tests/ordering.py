@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.harness import Graph, Resource
+from stacks.simulate import Graph, Resource
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
 SERVICE = "kubernetes:core/v1:Service"

@@ -11,7 +11,7 @@ import kubernetes_validate
 import pytest
 
 from stacks import versions
-from tests.harness import run_lab
+from stacks.simulate import run_lab
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ from components import lb_controller
 from components.lb_controller_policy import POLICY
 from tests import ordering
 from tests.chart_values import chart_keys, unknown_keys
-from tests.harness import run_lab, run_program
+from stacks.simulate import run_lab, run_program
 
 # sha256 of upstream docs/install/iam_policy.json at v3.5.0, keys sorted, no spaces.
 UPSTREAM_POLICY_SHA256 = "bb9e48240ace4258c78d152ce98175ee6a118f0715faad4ff5a3e394c9d66171"

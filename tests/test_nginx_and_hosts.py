@@ -7,7 +7,7 @@ import pytest
 from components import nginx_ingress
 from tests import ordering
 from tests.chart_values import chart_keys, unknown_keys
-from tests.harness import run_lab, run_program
+from stacks.simulate import run_lab, run_program
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ import yaml
 
 from stacks import estimates, plan, prices
 from stacks.simulate import ROOT
-from tests.harness import run_lab, run_program
+from stacks.simulate import run_lab, run_program
 
 LB = "aws:lb/loadBalancer:LoadBalancer"
 TODAY = dt.datetime.now(dt.timezone.utc).date()

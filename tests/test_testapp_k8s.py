@@ -5,7 +5,7 @@ import copy
 import pytest
 
 from tests import consistency
-from tests.harness import run_lab, run_program
+from stacks.simulate import run_lab, run_program
 
 DEPLOY = "Deployment"
 

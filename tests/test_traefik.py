@@ -1,13 +1,11 @@
 """Traefik behind the program's own NLB, with the lab CA and post 004's host rules."""
 
-import copy
-
 import pytest
 
 from components import traefik
 from tests import ordering
 from tests.chart_values import chart_keys, unknown_keys
-from tests.harness import run_lab, run_program, secret_value
+from stacks.simulate import run_lab, run_program, secret_value
 
 LB = "aws:lb/loadBalancer:LoadBalancer"
 TG = "aws:lb/targetGroup:TargetGroup"
