@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 
@@ -16,6 +17,11 @@ NODE_POLICIES = {
     "ecr": "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly",
 }
 NODE_PORT_RANGE = (30000, 32767)
+ADMIN_POLICY = "AmazonEKSClusterAdminPolicy"
+
+
+def partition(region: str) -> str:
+    return "aws-cn" if region.startswith("cn-") else "aws-us-gov" if region.startswith("us-gov-") else "aws"
 
 
 @dataclass
@@ -39,8 +45,21 @@ class LabClusterArgs:
     private_subnet_ids: pulumi.Input[list[str]]
     api_access_cidrs: list[str]
     node_port_source_cidrs: list[str]
+    admin_principal_arns: list[str]
+    """Given cluster admin through access entries (the creator has it already)."""
+    region: str
     node_groups: list[NodeGroupArgs]
     tags: dict[str, str]
+
+
+def admin_entries(arns: list[str], region: str) -> dict[str, eks.AccessEntryArgs]:
+    policy = f"arn:{partition(region)}:eks::aws:cluster-access-policy/{ADMIN_POLICY}"
+    # Keyed by the ARN, so reordering the list replaces nothing.
+    return {f"admin-{hashlib.sha256(arn.encode()).hexdigest()[:8]}": eks.AccessEntryArgs(
+        principal_arn=arn,
+        access_policies={"cluster-admin": eks.AccessPolicyAssociationArgs(
+            policy_arn=policy, access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"))})
+        for arn in arns}
 
 
 class LabCluster(pulumi.ComponentResource):
@@ -74,6 +93,7 @@ class LabCluster(pulumi.ComponentResource):
             endpoint_public_access=True,
             endpoint_private_access=True,
             public_access_cidrs=args.api_access_cidrs,
+            access_entries=admin_entries(args.admin_principal_arns, args.region),
             tags=tags,
             cluster_tags=tags,
             opts=child,
@@ -101,6 +121,9 @@ class LabCluster(pulumi.ComponentResource):
                 node_role=node_role,
                 subnet_ids=args.public_subnet_ids if ng.public else args.private_subnet_ids,
                 instance_types=[ng.instance_type],
+                # pulumi-eks derives the AMI type only from this; pinned, a change of its
+                # default OS cannot replace the nodes.
+                operating_system=eks.OperatingSystem.AL2023,
                 scaling_config=aws.eks.NodeGroupScalingConfigArgs(
                     desired_size=ng.desired_size, min_size=ng.min_size, max_size=ng.max_size),
                 labels={"nodegroup": ng.label},

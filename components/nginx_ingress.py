@@ -19,6 +19,10 @@ NAMESPACE = "ingress-nginx"
 INGRESS_CLASS = "nginx"
 CONTROLLER_VALUE = "k8s.io/ingress-nginx"
 CONTROLLER_SERVICE = "ingress-nginx-controller"  # the chart's name for it, release name = chart name
+# The chart's validating webhook intercepts every Ingress in the cluster (failurePolicy
+# Fail), and its CA bundle is patched in only after the controller is ready: any other
+# Ingress created meanwhile is refused. Scoped to the Ingresses carrying this label.
+ADMISSION_LABEL = {"lab/admission": "ingress-nginx"}
 
 
 @dataclass
@@ -57,6 +61,7 @@ def chart_values(service_type: str, http_node_port: int, https_node_port: int) -
         "ingressClassResource": {"name": INGRESS_CLASS, "enabled": True, "default": False,
                                  "controllerValue": CONTROLLER_VALUE},
         "replicaCount": 1,
+        "admissionWebhooks": {"objectSelector": {"matchLabels": ADMISSION_LABEL}},
     }}
 
 
@@ -88,11 +93,12 @@ class LabIngressNginx(pulumi.ComponentResource):
 
         self.ingress = k8s.networking.v1.Ingress(
             "app-ingress",
-            metadata={"name": "app-ingress", "namespace": args.app_namespace, "annotations": {
-                "nginx.ingress.kubernetes.io/use-regex": "true",
-                # $2 is the second group of the path regex: what follows /v1/.
-                "nginx.ingress.kubernetes.io/rewrite-target": "/$2",
-            }},
+            metadata={"name": "app-ingress", "namespace": args.app_namespace, "labels": ADMISSION_LABEL,
+                      "annotations": {
+                          "nginx.ingress.kubernetes.io/use-regex": "true",
+                          # $2 is the second group of the path regex: what follows /v1/.
+                          "nginx.ingress.kubernetes.io/rewrite-target": "/$2",
+                      }},
             spec=ingress_spec(args.routes),
             opts=pulumi.ResourceOptions(
                 parent=self, provider=args.provider,

@@ -18,6 +18,7 @@ SOURCE = Path(__file__).resolve().parent.parent / "testapp" / "server.py"
 CONTAINER_PORT = 8080
 PORT_NAME = "http"
 HEALTH_PATH = "/healthz"
+NODE_GROUP_LABEL = "nodegroup"  # set on every node by the lab's node groups
 
 
 @dataclass
@@ -28,14 +29,37 @@ class LabTestAppArgs:
     image: str
     namespace: str
     provider: k8s.Provider
+    node_groups: list[pulumi.Resource]
+    on_every_node_group: list[str]
+    """Apps that must keep a replica in each node group (a Local Service answers only
+    from pods on the node it reaches)."""
     depends_on: list[pulumi.Resource]
+
+
+def spread(app: str, every_node_group: bool) -> list[dict]:
+    """Over nodes as a preference; over node groups as a rule where a lesson needs it."""
+    constraints = [{
+        "maxSkew": 1, "topologyKey": "kubernetes.io/hostname",
+        # ScheduleAnyway: a node group scaled below the replica count still runs them all.
+        "whenUnsatisfiable": "ScheduleAnyway",
+        "labelSelector": {"matchLabels": {"app": app}},
+    }]
+    if every_node_group:
+        constraints.append({
+            "maxSkew": 1, "topologyKey": NODE_GROUP_LABEL, "whenUnsatisfiable": "DoNotSchedule",
+            # Until both node groups have a Ready node, the missing one counts as holding
+            # none: pods wait rather than all landing in the first group up.
+            "minDomains": 2,
+            "labelSelector": {"matchLabels": {"app": app}},
+        })
+    return constraints
 
 
 def _env(name: str, field_path: str) -> dict:
     return {"name": name, "valueFrom": {"fieldRef": {"fieldPath": field_path}}}
 
 
-def pod_spec(app: str, image: str, source_digest: str, config_map: str) -> dict:
+def pod_spec(app: str, image: str, source_digest: str, config_map: str, every_node_group: bool = False) -> dict:
     """The pod template of one app: hardened, probed, spread over nodes."""
     probe = {"httpGet": {"path": HEALTH_PATH, "port": PORT_NAME}, "periodSeconds": 5, "timeoutSeconds": 2}
     return {
@@ -47,12 +71,7 @@ def pod_spec(app: str, image: str, source_digest: str, config_map: str) -> dict:
         "spec": {
             "securityContext": {"runAsNonRoot": True, "runAsUser": 10001, "runAsGroup": 10001,
                                 "seccompProfile": {"type": "RuntimeDefault"}},
-            "topologySpreadConstraints": [{
-                "maxSkew": 1, "topologyKey": "kubernetes.io/hostname",
-                # ScheduleAnyway: a node group scaled below the replica count still runs them all.
-                "whenUnsatisfiable": "ScheduleAnyway",
-                "labelSelector": {"matchLabels": {"app": app}},
-            }],
+            "topologySpreadConstraints": spread(app, every_node_group),
             "containers": [{
                 "name": app,
                 "image": image,
@@ -104,8 +123,10 @@ class LabTestApp(pulumi.ComponentResource):
                 f"{app}-deploy",
                 metadata={"name": f"{app}-deploy", "namespace": args.namespace, "labels": {"app": app}},
                 spec={"replicas": args.replicas, "selector": {"matchLabels": {"app": app}},
-                      "template": pod_spec(app, args.image, digest, self.source_config_map)},
+                      "template": pod_spec(app, args.image, digest, self.source_config_map,
+                                           every_node_group=app in args.on_every_node_group)},
                 opts=pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(
-                    # Pods mounting a missing ConfigMap sit in ContainerCreating.
-                    depends_on=[config_map])))
+                    # Pods mounting a missing ConfigMap sit in ContainerCreating; pods sent
+                    # before the nodes are up pile onto the first node that is Ready.
+                    depends_on=[config_map, *args.node_groups])))
         self.register_outputs({"deployments": [f"{a}-deploy" for a in args.apps]})

@@ -10,7 +10,7 @@ import argparse
 import sys
 from typing import Callable, Sequence
 
-from . import lifecycle, plan
+from . import identity, lifecycle, plan
 
 AddArguments = Callable[[argparse.ArgumentParser], None]
 Run = Callable[[argparse.Namespace], int]
@@ -19,6 +19,7 @@ COMMANDS: dict[str, tuple[AddArguments, Run]] = {
     "sweep": (lifecycle.add_sweep_arguments, lifecycle.run_sweep),
     "audit": (lifecycle.add_audit_arguments, lifecycle.run_audit),
     "plan": (plan.add_arguments, plan.run),
+    "identity": (identity.add_arguments, identity.run),
 }
 
 

@@ -6,6 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 import pulumi
+import pulumi_aws as aws
 from pulumi.runtime import config as runtime_config
 
 from components.alb_ingress import AlbIngressDef, AlbPath, AlbRule, LabAlbIngress, LabAlbIngressArgs
@@ -111,6 +112,26 @@ def _node_group(ng: NodeGroupSettings, public: bool) -> NodeGroupArgs:
                          max_size=ng.max_size, public=public)
 
 
+def principal(arn: str) -> tuple[str, str, str]:
+    """(account, role or user, name) of an IAM ARN; an STS session ARN names its role."""
+    parts = arn.split(":", 5)
+    if len(parts) < 6:
+        return "", "", arn
+    kind, _, rest = parts[5].partition("/")
+    if kind == "assumed-role":  # assumed-role/<role>/<session>
+        return parts[4], "role", rest.split("/")[0]
+    return parts[4], kind, rest.rsplit("/", 1)[-1]  # a role's path is not part of its name
+
+
+def other_admins(arns: list[str], caller_arn: str) -> list[str]:
+    """The admins without the identity running `up`: EKS gives the creator an access entry
+    of its own, and a second one for the same principal fails (ResourceInUseException)."""
+    kept = [a for a in arns if principal(a) != principal(caller_arn)]
+    if len(kept) != len(arns):
+        pulumi.log.info(f"lab:adminPrincipalArns: {caller_arn} creates the cluster and is its admin already")
+    return kept
+
+
 def build(s: LabSettings) -> Lab:
     network = LabNetwork("lab", LabNetworkArgs(
         cluster_name=s.cluster_name, vpc_cidr=str(s.vpc_cidr),
@@ -124,12 +145,16 @@ def build(s: LabSettings) -> Lab:
         private_subnet_ids=network.private_subnet_ids,
         api_access_cidrs=[str(n) for n in s.api_access_cidrs],
         node_port_source_cidrs=[str(n) for n in s.node_port_source_cidrs],
+        admin_principal_arns=other_admins(s.admin_principal_arns, aws.get_caller_identity().arn),
+        region=s.region,
         node_groups=[_node_group(s.private_nodes, public=False), _node_group(s.public_nodes, public=True)],
         tags=s.tags))
     provider = cluster.provider
     testapp = LabTestApp("testapp", LabTestAppArgs(
         apps=APPS, replicas=s.app_replicas, image=s.app_image, namespace=APP_NAMESPACE,
-        provider=provider, depends_on=[]))
+        provider=provider, node_groups=list(cluster.node_groups.values()),
+        on_every_node_group=sorted({d.app for d in service_defs(s) if d.external_traffic_policy == "Local"}),
+        depends_on=[]))
 
     controller = None
     if s.modules.load_balancer_controller:

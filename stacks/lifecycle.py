@@ -31,6 +31,9 @@ TAG_STACK = "lab:stack"
 TAG_CLUSTER = "lab:cluster"
 TAG_EXPIRES = "lab:expires"
 ELBV2_CLUSTER_TAG = "elbv2.k8s.aws/cluster"
+# The VPC CNI tags the interfaces it attaches to nodes; a node that goes before
+# its CNI can detach them leaves them behind, holding the subnet (DependencyViolation).
+CNI_CLUSTER_TAG = "cluster.k8s.amazonaws.com/name"
 
 # EKS's own rule for cluster names; it also rules out EC2 filter wildcards.
 CLUSTER_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$")
@@ -132,6 +135,7 @@ class Clients:
     ec2: object
     elbv2: object
     tagging: object
+    eks: object
     region: str
 
     @classmethod
@@ -143,6 +147,7 @@ class Clients:
             ec2=session.client("ec2"),
             elbv2=session.client("elbv2"),
             tagging=session.client("resourcegroupstaggingapi"),
+            eks=session.client("eks"),
             region=region,
         )
 
@@ -172,8 +177,9 @@ def cluster_tag_match(tags: dict[str, str], cluster: str) -> str | None:
 
     Exact comparisons only: `eks-test-2` must never match `eks-test`.
     """
-    if tags.get(ELBV2_CLUSTER_TAG) == cluster:
-        return f"{ELBV2_CLUSTER_TAG}={cluster}"
+    for key in (ELBV2_CLUSTER_TAG, CNI_CLUSTER_TAG):
+        if tags.get(key) == cluster:
+            return f"{key}={cluster}"
     k8s_key = f"kubernetes.io/cluster/{cluster}"
     if k8s_key in tags:
         return f"{k8s_key}={tags[k8s_key]}"
@@ -189,6 +195,7 @@ def _cluster_filters(cluster: str) -> list[list[dict]]:
     return [
         [{"Name": f"tag:{ELBV2_CLUSTER_TAG}", "Values": [cluster]}],
         [{"Name": "tag-key", "Values": [f"kubernetes.io/cluster/{cluster}"]}],
+        [{"Name": f"tag:{CNI_CLUSTER_TAG}", "Values": [cluster]}],
     ]
 
 
@@ -308,6 +315,16 @@ def find_leftovers(clients: Clients, cluster: str) -> Inventory:
         network_interfaces=find_network_interfaces(clients.ec2, cluster),
         security_groups=find_security_groups(clients.ec2, cluster),
     )
+
+
+def cluster_status(eks, cluster: str) -> str | None:
+    """The cluster's status as EKS reports it (ACTIVE, DELETING, ...), or None if it is gone."""
+    try:
+        return eks.describe_cluster(name=cluster)["cluster"].get("status", "UNKNOWN")
+    except ClientError as err:
+        if err.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
+            return None
+        raise
 
 
 def find_tagged(tagging, key: str, value: str) -> list[TaggedResource]:
@@ -582,6 +599,11 @@ def add_sweep_arguments(parser: argparse.ArgumentParser) -> None:
     _add_region(parser)
     parser.add_argument("--yes", action="store_true", help="really delete; without it this is a dry run")
     parser.add_argument(
+        "--force",
+        action="store_true",
+        help="delete even while EKS still reports the cluster (its controllers may still be using them)",
+    )
+    parser.add_argument(
         "--wait-timeout",
         type=non_negative_seconds,
         default=Timing.budget_s,
@@ -616,6 +638,16 @@ def _aws_errors(run: Callable[[argparse.Namespace, TextIO], int]) -> Callable[..
 def run_sweep(args: argparse.Namespace, out: TextIO) -> int:
     """Delete what the controllers left for a cluster (dry run without --yes)."""
     clients = Clients.for_region(args.region)
+    status = cluster_status(clients.eks, args.cluster)
+    if status is not None and args.yes and not args.force:
+        print(
+            f"refused: EKS still reports cluster {args.cluster} in {args.region} (status {status}).\n"
+            "The sweep is for after `pulumi destroy`: while the cluster exists its controllers own\n"
+            "these resources, and a cluster of the same name may be someone else's lab. Destroy it\n"
+            "first (./lab destroy), or re-run with --force if you are sure.",
+            file=out,
+        )
+        return 2
     inv = find_leftovers(clients, args.cluster)
     items = inv.items()
     if not items:

@@ -28,6 +28,8 @@ INSTANCE_TYPE_PATTERN = r"[a-z][a-z0-9-]*\.[0-9a-z]+"
 DNS_NAME_PATTERN = r"(?=.{1,253}$)[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)+"
 IMAGE_PATTERN = r"[a-z0-9][a-z0-9._/-]*(:[\w][\w.-]{0,127})?(@sha256:[0-9a-f]{64})?"
 NODE_PORT_RANGE = (30000, 32767)
+# An IAM role or user: what an EKS access entry can name (not an STS session ARN).
+PRINCIPAL_ARN_PATTERN = r"arn:aws(-cn|-us-gov)?:iam::\d{12}:(role|user)/[\w+=,.@/-]{1,512}"
 
 
 @dataclass(frozen=True)
@@ -97,6 +99,9 @@ class LabSettings:
     """`single` (one shared NAT gateway, the cheap default) or `perAz`."""
     api_access_cidrs: list[ipaddress.IPv4Network]
     node_port_source_cidrs: list[ipaddress.IPv4Network]
+    admin_principal_arns: list[str]
+    """IAM roles/users given cluster-admin access entries, besides the identity that creates
+    the cluster: whoever destroys the lab must reach the Kubernetes API."""
     private_nodes: NodeGroupSettings
     public_nodes: NodeGroupSettings
     owner: str
@@ -283,6 +288,7 @@ def load(raw: Mapping[str, Any], region: str | None, stack: str,
     nat = reader.choice("natGateways", "single", ["single", "perAz"])
     api_cidrs = reader.cidr_list("apiAccessCidrs", ["0.0.0.0/0"], min_items=1)
     nodeport_cidrs = reader.cidr_list("nodePortSourceCidrs", ["0.0.0.0/0"], min_items=1)
+    admins = _principals(reader)
     private_nodes = _node_group(reader, "privateNodeGroup", PRIVATE_NODES_DEFAULT, "ng-private", "private")
     public_nodes = _node_group(reader, "publicNodeGroup", PUBLIC_NODES_DEFAULT, "ng-public", "public")
     owner = reader.string("owner", "unknown", r"[\w .:/=+@-]{1,256}",
@@ -292,6 +298,10 @@ def load(raw: Mapping[str, Any], region: str | None, stack: str,
     app_image = reader.string("appImage", DEFAULT_APP_IMAGE, IMAGE_PATTERN,
                               "expected an image reference such as python:3.14.0-alpine3.22")
     app_replicas = reader.integer("appReplicas", 3, 1, 20)
+    if app_replicas < 2:
+        reader.problem(reader.key("appReplicas"), app_replicas,
+                       "expected at least 2: app1 keeps a replica in each node group (ng-private and "
+                       "ng-public), so that app-nodeport-local-svc answers on the public node")
     nginx_values = reader.obj("ingressNginx", INGRESS_NGINX_DEFAULT, {
         "serviceType": lambda r, f: r.choice(f, "NodePort", ["NodePort", "LoadBalancer"]),
         "httpNodePort": lambda r, f: r.integer(f, 30080, *NODE_PORT_RANGE),
@@ -341,12 +351,27 @@ def load(raw: Mapping[str, Any], region: str | None, stack: str,
         stack=stack, region=region, cluster_name=cluster_name, kubernetes_version=version,
         allow_extended_support=allow_extended, vpc_cidr=vpc, availability_zones=zones,
         public_subnet_cidrs=public, private_subnet_cidrs=private, nat_gateways=nat,
-        api_access_cidrs=api_cidrs, node_port_source_cidrs=nodeport_cidrs,
+        api_access_cidrs=api_cidrs, node_port_source_cidrs=nodeport_cidrs, admin_principal_arns=admins,
         private_nodes=private_nodes, public_nodes=public_nodes, owner=owner,
         expires_at=expires_at, app_image=app_image, app_replicas=app_replicas,
         node_port=node_ports["nodePort"], node_port_local=node_ports["nodePortLocal"],
         external_name=external_name, modules=modules, ingress_nginx=nginx, traefik=traefik, domain=domain,
         tags=tags)
+
+
+def _principals(reader: Reader) -> list[str]:
+    key = reader.key("adminPrincipalArns")
+    arns = reader.string_list("adminPrincipalArns", [])
+    for i, arn in enumerate(arns):
+        if ":assumed-role/" in arn:
+            reader.problem(f"{key}[{i}]", arn, "an access entry names the role, not a session: use "
+                           "arn:aws:iam::<account>:role/<name> (aws sts get-caller-identity shows the role name)")
+        elif not re.fullmatch(PRINCIPAL_ARN_PATTERN, arn):
+            reader.problem(f"{key}[{i}]", arn, "expected an IAM role or user ARN such as "
+                           "arn:aws:iam::123456789012:role/lab-admin")
+    if len(set(arns)) != len(arns):
+        reader.problem(key, arns, "ARNs must be distinct (one access entry each)")
+    return arns
 
 
 def _vpc(reader: Reader, text: str) -> ipaddress.IPv4Network:

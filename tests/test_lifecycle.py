@@ -84,6 +84,15 @@ def k8s_tags(cluster: str, value: str = "owned") -> dict[str, str]:
     return {f"kubernetes.io/cluster/{cluster}": value}
 
 
+def cni_tags(cluster: str) -> dict[str, str]:
+    # What the VPC CNI puts on the interfaces it attaches to a node.
+    return {
+        "cluster.k8s.amazonaws.com/name": cluster,
+        "eks:eni:owner": "amazon-vpc-cni",
+        "node.k8s.amazonaws.com/instance_id": "i-0123456789abcdef0",
+    }
+
+
 @dataclass
 class World:
     vpc: str
@@ -162,6 +171,7 @@ class Builder:
         )
         left["legacy_sg"] = self.security_group("k8s-elb-legacy", k8s_tags(CLUSTER))
         left["detached_eni"] = self.interface(k8s_tags(CLUSTER))
+        left["cni_eni"] = self.interface(cni_tags(CLUSTER))
 
     def add_in_use(self) -> None:
         """A cluster-tagged group held by an attached, cluster-tagged interface."""
@@ -182,6 +192,7 @@ class Builder:
             d[f"{cluster}_sg"] = self.security_group(f"k8s-traffic-{cluster}", elbv2_tags(cluster))
             d[f"{cluster}_k8s_sg"] = self.security_group(f"k8s-elb-{cluster}", k8s_tags(cluster))
             d[f"{cluster}_eni"] = self.interface(k8s_tags(cluster))
+            d[f"{cluster}_cni_eni"] = self.interface(cni_tags(cluster))
             self.allow_from(self.world.node_sg, d[f"{cluster}_sg"], 9090)
         d["plain_alb"], d["plain_listener"], d["plain_tg"] = self.load_balancer("plain-web", {})
         d["plain_sg"] = self.security_group("plain", {})
@@ -263,6 +274,9 @@ def audit_cli(*extra: str) -> int:
         ({"elbv2.k8s.aws/cluster": "eks-test"}, "elbv2.k8s.aws/cluster=eks-test"),
         ({"kubernetes.io/cluster/eks-test": "shared"}, "kubernetes.io/cluster/eks-test=shared"),
         ({"kubernetes.io/cluster/eks-test": ""}, "kubernetes.io/cluster/eks-test="),
+        ({"cluster.k8s.amazonaws.com/name": "eks-test"}, "cluster.k8s.amazonaws.com/name=eks-test"),
+        ({"cluster.k8s.amazonaws.com/name": "eks-test-2"}, None),
+        ({"eks:eni:owner": "amazon-vpc-cni"}, None),
         ({"elbv2.k8s.aws/cluster": "eks-test-2"}, None),
         ({"elbv2.k8s.aws/cluster": "eks-tes"}, None),
         ({"kubernetes.io/cluster/eks-test-2": "owned"}, None),
@@ -317,7 +331,7 @@ def test_sweep_deletes_in_an_order_aws_accepts(aws, calls, capsys):
         assert not exists(aws, ident), f"{role} {ident} survived the sweep"
     assert world.leftovers["backend_sg"] not in referenced_groups(aws, world.node_sg)
     out = capsys.readouterr().out
-    assert "Sweep done: 10 deleted, 2 kept, 0 failed." in out
+    assert "Sweep done: 11 deleted, 2 kept, 0 failed." in out
 
 
 def test_sweep_keeps_every_decoy_and_unrelated_rule(aws, calls):
@@ -363,6 +377,48 @@ def test_sweep_is_complete_without_an_in_use_group(aws, calls, capsys):
     assert sweep_cli("--yes") == 0
     assert sweep_cli("--yes") == 0
     assert capsys.readouterr().out.rstrip().splitlines()[-1].startswith("clean:")
+
+
+def test_sweep_deletes_detached_cni_interfaces_and_audit_lists_them(aws, calls, capsys):
+    world = build_world(aws, in_use=False)
+
+    assert audit_cli() == 1
+    assert world.leftovers["cni_eni"] in capsys.readouterr().out
+    assert sweep_cli("--yes") == 0
+    assert not exists(aws, world.leftovers["cni_eni"])
+    assert exists(aws, world.decoys["eks-test-2_cni_eni"])
+
+
+def eks_cluster(session: boto3.Session, name: str, world: World) -> None:
+    session.client("eks").create_cluster(
+        name=name,
+        roleArn="arn:aws:iam::123456789012:role/eks",
+        resourcesVpcConfig={"subnetIds": world.subnets},
+    )
+
+
+def test_sweep_refuses_while_eks_still_reports_the_cluster(aws, calls, capsys):
+    world = build_world(aws, in_use=False)
+    eks_cluster(aws, CLUSTER, world)
+    calls.clear()
+
+    assert sweep_cli("--yes") == 2
+    out = capsys.readouterr().out
+    assert f"refused: EKS still reports cluster {CLUSTER}" in out and "--force" in out
+    assert [op for op in ops(calls) if not op.startswith("Describe")] == []
+    assert all(exists(aws, ident) for ident in world.leftovers.values())
+
+    assert sweep_cli() == 0  # a dry run still lists, deleting nothing
+    assert "Dry run" in capsys.readouterr().out
+    assert sweep_cli("--yes", "--force") == 0
+    assert not any(exists(aws, ident) for ident in world.leftovers.values())
+
+
+def test_another_live_cluster_does_not_stop_the_sweep(aws, calls):
+    world = build_world(aws, in_use=False)
+    eks_cluster(aws, "eks-test-2", world)
+
+    assert sweep_cli("--yes") == 0
 
 
 def test_poll_gives_up_within_its_budget():

@@ -42,9 +42,31 @@ def test_deployment(lab, app):
     assert sc == {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
                   "capabilities": {"drop": ["ALL"]}}
     assert pod["spec"]["securityContext"]["runAsNonRoot"] is True
-    (spread,) = pod["spec"]["topologySpreadConstraints"]
-    assert spread["topologyKey"] == "kubernetes.io/hostname"
-    assert spread["labelSelector"] == {"matchLabels": {"app": app}}
+    spread = pod["spec"]["topologySpreadConstraints"]
+    assert spread[0]["topologyKey"] == "kubernetes.io/hostname"
+    assert spread[0]["whenUnsatisfiable"] == "ScheduleAnyway"
+    assert all(c["labelSelector"] == {"matchLabels": {"app": app}} for c in spread)
+
+
+def test_deployments_wait_for_both_node_groups(lab):
+    # Sent earlier, the pods pile onto the first node that is Ready and stay there.
+    for app in ("app1", "app2"):
+        deploy = lab.k8s(DEPLOY, f"{app}-deploy")
+        for ng in lab.of_type("eks:index:ManagedNodeGroup"):
+            assert lab.waits_for(deploy, ng), f"{app}-deploy does not wait for {ng.name}"
+
+
+def test_app1_keeps_a_replica_in_each_node_group(lab):
+    """app-nodeport-local-svc (Local) answers on the public node only from app1 pods there."""
+    spread = lab.k8s(DEPLOY, "app1-deploy").inputs["spec"]["template"]["spec"]["topologySpreadConstraints"]
+    by_group = [c for c in spread if c["topologyKey"] == "nodegroup"]
+    assert by_group == [{"maxSkew": 1, "topologyKey": "nodegroup", "whenUnsatisfiable": "DoNotSchedule",
+                         "minDomains": 2, "labelSelector": {"matchLabels": {"app": "app1"}}}]
+    labels = {ng.inputs["nodeGroupName"]: ng.inputs["labels"]["nodegroup"]
+              for ng in lab.of_type("eks:index:ManagedNodeGroup")}
+    assert labels == {"ng-private": "private", "ng-public": "public"}  # the two domains
+    app2 = lab.k8s(DEPLOY, "app2-deploy").inputs["spec"]["template"]["spec"]["topologySpreadConstraints"]
+    assert [c["topologyKey"] for c in app2] == ["kubernetes.io/hostname"]
 
 
 def test_app_source_ships_in_a_configmap(lab):
@@ -165,6 +187,7 @@ def test_service_name_not_a_dns_label_is_caught(manifests):
     ({"lab:nodePort": 80}, "lab:nodePort = 80: expected a whole number from 30000 to 32767"),
     ({"lab:nodePortLocal": 30001}, "lab:nodePortLocal = 30001: is already used by lab:nodePort"),
     ({"lab:appReplicas": 0}, "lab:appReplicas = 0: expected a whole number from 1 to 20"),
+    ({"lab:appReplicas": 1}, "lab:appReplicas = 1: expected at least 2: app1 keeps a replica in each node group"),
     ({"lab:externalName": "http://www.google.com"}, "lab:externalName = 'http://www.google.com': expected a DNS name"),
     ({"lab:externalName": "localhost"}, "lab:externalName = 'localhost'"),
     ({"lab:appImage": "Python 3"}, "lab:appImage = 'Python 3': expected an image reference"),

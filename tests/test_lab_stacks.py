@@ -1,0 +1,213 @@
+"""`./lab up`/`destroy` against a fake Pulumi CLI as strict as the real one, and AWS in moto.
+
+Each test runs the real `./lab` script in a copy of the project (so no stack file
+lands in the repository), with the fake CLI of tests/fake_pulumi first on PATH,
+a fresh file backend, and a moto server standing in for STS, EC2, ELB and EKS.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from moto.server import ThreadedMotoServer
+
+ROOT = Path(__file__).resolve().parent.parent
+FAKE = ROOT / "tests" / "fake_pulumi" / "pulumi"
+
+pytestmark = pytest.mark.skipif(not (ROOT / "venv" / "bin" / "python").exists(),
+                                reason="needs ./venv (made by ./lab test)")
+
+# What ./lab did before: `--copy-config-from dev` in a backend without dev.
+OLD_SELECT = '''select_stack() {
+  if ! pulumi stack select "$STACK" >/dev/null 2>&1; then
+    if [ "$STACK" = dev ] || [ -f "Pulumi.$STACK.yaml" ]; then
+      pulumi stack init "$STACK" >/dev/null
+    else
+      pulumi stack init "$STACK" --copy-config-from dev >/dev/null 2>&1 \\
+        || { pulumi stack init "$STACK" >/dev/null; cp Pulumi.dev.yaml "Pulumi.$STACK.yaml"; }
+    fi
+  fi
+}
+'''
+
+
+@pytest.fixture(scope="module")
+def moto_endpoint():
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+class Project:
+    """A copy of the project's front door with its own backend and a fake CLI."""
+
+    def __init__(self, tmp: Path, endpoint: str):
+        self.dir = tmp / "project"
+        self.dir.mkdir()
+        for name in ("lab", "Pulumi.yaml", "Pulumi.dev.yaml", "requirements.txt", "requirements-dev.txt"):
+            shutil.copy2(ROOT / name, self.dir / name)
+        for name in ("venv", "stacks", "components", "testapp"):
+            (self.dir / name).symlink_to(ROOT / name)
+        bin_dir = tmp / "bin"
+        bin_dir.mkdir()
+        (bin_dir / "pulumi").write_text(f'#!/bin/sh\nexec "{sys.executable}" "{FAKE}" "$@"\n')
+        (bin_dir / "pulumi").chmod(0o755)
+        self.log = tmp / "pulumi.log"
+        self.backend = tmp / "backend"
+        self.backend.mkdir()
+        self.env = {
+            "PATH": os.pathsep.join([str(bin_dir), os.environ.get("PATH", "")]),
+            "HOME": str(tmp),
+            "PULUMI_BACKEND_URL": f"file://{self.backend}",
+            "PULUMI_CONFIG_PASSPHRASE": "lab-tests",
+            "FAKE_PULUMI_LOG": str(self.log),
+            "AWS_ENDPOINT_URL": endpoint,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_CONFIG_FILE": str(tmp / "none"),
+            "AWS_SHARED_CREDENTIALS_FILE": str(tmp / "none"),
+            "AWS_EC2_METADATA_DISABLED": "true",
+        }
+
+    def lab(self, *args: str, **env: str) -> subprocess.CompletedProcess:
+        return subprocess.run(["./lab", *args], cwd=self.dir, env={**self.env, **env},
+                              capture_output=True, text=True, timeout=300)
+
+    def pulumi(self, *args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(["pulumi", *args], cwd=self.dir, env=self.env, capture_output=True, text=True,
+                              timeout=60)
+
+    def calls(self) -> list[list[str]]:
+        return [json.loads(line) for line in self.log.read_text().splitlines()] if self.log.exists() else []
+
+    def settings(self, stack: str) -> dict:
+        return yaml.safe_load((self.dir / f"Pulumi.{stack}.yaml").read_text())
+
+
+@pytest.fixture
+def project(tmp_path, moto_endpoint):
+    return Project(tmp_path, moto_endpoint)
+
+
+def ran_up(project: Project, stack: str) -> bool:
+    return any(c[:3] == ["up", "--stack", stack] for c in project.calls())
+
+
+# --------------------------------------------------------------------------
+# The fake CLI does what the real one does
+
+
+def test_the_fake_cli_is_as_strict_as_pulumi(project):
+    assert "no stack named 'ci-1' found" in project.pulumi("stack", "select", "ci-1").stderr
+    copy = project.pulumi("stack", "init", "ci-1", "--copy-config-from", "dev")
+    assert copy.returncode != 0 and "no stack named 'dev' found" in copy.stderr
+    # ...but ci-1 was created first, as stack_init.go does:
+    again = project.pulumi("stack", "init", "ci-1")
+    assert again.returncode != 0 and "stack 'ci-1' already exists" in again.stderr
+    assert project.pulumi("stack", "select", "ci-1").returncode == 0
+    assert "does not have output property 'clusterName'" in project.pulumi(
+        "stack", "output", "clusterName", "--stack", "ci-1").stderr
+    assert "unknown flag: --bogus" in project.pulumi("up", "--bogus").stderr
+
+
+def test_the_old_front_door_never_reached_up(project):
+    script = (project.dir / "lab").read_text()
+    start, end = script.index("select_stack() {"), script.index("parse_common() {")
+    (project.dir / "lab").write_text(script[:start] + OLD_SELECT + "\n" + script[end:])
+
+    result = project.lab("up", "--stack", "ci-1", "--yes")
+
+    assert result.returncode != 0
+    assert not ran_up(project, "ci-1")
+
+
+# --------------------------------------------------------------------------
+# ./lab up
+
+
+def test_up_makes_a_new_stack_in_an_empty_backend(project):
+    result = project.lab("up", "--stack", "ci-1", "--yes")
+
+    assert result.returncode == 0, result.stderr
+    assert ran_up(project, "ci-1")
+    settings = project.settings("ci-1")
+    dev = yaml.safe_load((project.dir / "Pulumi.dev.yaml").read_text())
+    assert settings["config"] == dev["config"]
+    assert settings["encryptionsalt"]
+    assert "new stack ci-1: starting from the settings of Pulumi.dev.yaml" in result.stderr
+
+
+def test_up_of_dev_in_an_empty_backend_and_then_again(project):
+    assert project.lab("up", "--yes").returncode == 0
+    assert project.lab("up", "--yes").returncode == 0
+    inits = [c for c in project.calls() if c[:2] == ["stack", "init"]]
+    assert inits == [["stack", "init", "dev"]]
+    assert [c[:3] for c in project.calls() if c[0] == "up"] == [["up", "--stack", "dev"]] * 2
+
+
+def test_another_stacks_encryption_salt_is_not_copied(project):
+    dev = project.dir / "Pulumi.dev.yaml"
+    dev.write_text("encryptionsalt: v1:0011223344556677:not-this-passphrase\n" + dev.read_text())
+
+    result = project.lab("up", "--stack", "ci-2", "--yes")
+
+    assert result.returncode == 0, result.stderr
+    assert project.settings("ci-2")["encryptionsalt"] != "v1:0011223344556677:not-this-passphrase"
+
+
+def test_secret_settings_are_not_copied_silently(project):
+    dev = project.dir / "Pulumi.dev.yaml"
+    dev.write_text(dev.read_text() + "  lab:token:\n    secure: v1:abc\n")
+
+    result = project.lab("up", "--stack", "ci-3", "--yes")
+
+    assert result.returncode == 2
+    assert "holds secret values" in result.stderr and not ran_up(project, "ci-3")
+
+
+def test_config_given_to_up_is_saved_with_the_stack(project):
+    result = project.lab("up", "--stack", "ci-4", "--yes", "-c", "lab:clusterName=lab-ci-4",
+                         "-c", 'lab:nodePortSourceCidrs=["203.0.113.7/32"]')
+
+    assert result.returncode == 0, result.stderr
+    config = project.settings("ci-4")["config"]
+    assert config["lab:clusterName"] == "lab-ci-4"
+    assert json.loads(config["lab:nodePortSourceCidrs"]) == ["203.0.113.7/32"]
+
+
+# --------------------------------------------------------------------------
+# ./lab destroy
+
+
+def test_destroy_after_a_failed_up_sweeps_the_cluster_its_settings_name(project):
+    up = project.lab("up", "--stack", "ci-5", "--yes", "-c", "lab:clusterName=lab-ci-5", FAKE_PULUMI_UP_FAIL="1")
+    assert up.returncode != 0
+
+    result = project.lab("destroy", "--stack", "ci-5", "--yes")
+
+    assert result.returncode == 0, result.stderr
+    assert "sweeping what the controllers left for cluster lab-ci-5 in ap-northeast-2" in result.stderr
+    assert "clean: nothing of cluster lab-ci-5 left in ap-northeast-2" in result.stdout
+
+
+def test_destroy_uses_the_outputs_when_up_finished(project):
+    outputs = json.dumps({"clusterName": "from-outputs", "region": "us-east-1"})
+    assert project.lab("up", "--stack", "ci-6", "--yes", FAKE_PULUMI_UP_OUTPUTS=outputs).returncode == 0
+
+    result = project.lab("destroy", "--stack", "ci-6", "--yes")
+
+    assert "cluster from-outputs in us-east-1" in result.stderr
+
+
+def test_destroy_of_a_missing_stack_says_so(project):
+    result = project.lab("destroy", "--stack", "nope", "--yes")
+    assert result.returncode == 2 and "no stack 'nope'" in result.stderr
