@@ -657,6 +657,9 @@ def run_sweep(args: argparse.Namespace, out: TextIO) -> int:
     _print_leftovers(items, out)
     if not args.yes:
         print(f"\nDry run: nothing was deleted. Re-run with --yes to delete the {len(items)} item(s) above.", file=out)
+        if status is not None:
+            print(f"Note: EKS still reports cluster {args.cluster} ({status}); --yes refuses until it is gone "
+                  "(or with --force).", file=out)
         return 0
     print("\nDeleting:", file=out)
     report = sweep(clients, inv, out, Timing(budget_s=args.wait_timeout))

@@ -211,3 +211,22 @@ def test_destroy_uses_the_outputs_when_up_finished(project):
 def test_destroy_of_a_missing_stack_says_so(project):
     result = project.lab("destroy", "--stack", "nope", "--yes")
     assert result.returncode == 2 and "no stack 'nope'" in result.stderr
+
+
+def test_the_ci_workflows_up_command_gives_the_run_its_own_lab(project):
+    """The lab workflow's own `up` line, run as Actions runs it (bash -e), in an empty backend."""
+    workflow = yaml.safe_load((ROOT / ".github" / "workflows" / "lab.yml").read_text())
+    (up,) = [s["run"] for s in workflow["jobs"]["lab"]["steps"] if "./lab up" in str(s.get("run"))]
+    env = {"STACK": "ci-77-1", "LAB_CLUSTER": "lab-ci-77-1", "LAB_SOURCE_CIDR": "203.0.113.9/32"}
+
+    result = subprocess.run(["bash", "-e", "-c", up], cwd=project.dir, env={**project.env, **env},
+                            capture_output=True, text=True, timeout=300)
+
+    assert result.returncode == 0, result.stderr
+    assert ran_up(project, "ci-77-1")
+    config = project.settings("ci-77-1")["config"]
+    assert config["lab:clusterName"] == "lab-ci-77-1" and config["aws:region"] == "ap-northeast-2"
+    assert json.loads(config["lab:nodePortSourceCidrs"]) == ["203.0.113.9/32"]
+    # ...and the program reads them back as the lab's settings:
+    from stacks.identity import identity
+    assert identity("ci-77-1", project.dir) == ("lab-ci-77-1", "ap-northeast-2")

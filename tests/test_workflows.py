@@ -10,6 +10,7 @@ copy of the real file.
 from __future__ import annotations
 
 import copy
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -208,6 +209,76 @@ def check_tests_workflow(workflow: dict) -> list[str]:
     return problems
 
 
+def check_isolation(workflow: dict) -> list[str]:
+    """A CI lab has a cluster of its own (not Pulumi.dev.yaml's) and admits the runner."""
+    job = workflow.get("jobs", {}).get("lab", {})
+    env = {**workflow.get("env", {}), **job.get("env", {})}
+    problems = []
+    if "github.run_id" not in str(env.get("LAB_CLUSTER")):
+        problems.append("LAB_CLUSTER is not unique to the run")
+    up = " ".join(str(job["steps"][i].get("run")) for i in find_steps(job, "./lab up"))
+    for needle in ("lab:clusterName=$LAB_CLUSTER", r'lab:nodePortSourceCidrs=[\"$LAB_SOURCE_CIDR\"]'):
+        if needle not in up:
+            problems.append(f"the up step does not set {needle.split('=')[0]} for this run")
+    if not any("LAB_SOURCE_CIDR=" in str(st.get("run")) for st in job.get("steps", [])):
+        problems.append("no step learns the runner's address (LAB_SOURCE_CIDR)")
+    for needle in ("stacks sweep", "stacks audit"):
+        for i in find_steps(job, needle):
+            run = str(job["steps"][i].get("run"))
+            if '--cluster "$LAB_CLUSTER"' not in run or '--region "$AWS_REGION"' not in run:
+                problems.append(f"step {i} ({needle}) does not use the run's cluster and the lab's region")
+    return problems
+
+
+def check_one_region(workflow: dict) -> list[str]:
+    """Every job takes the region from the stack settings (Pulumi.dev.yaml, which CI stacks copy)."""
+    problems = []
+    if "AWS_REGION" in str(workflow.get("env", {})) or "vars.AWS_REGION" in yaml.safe_dump(workflow):
+        problems.append("a second source of the region (vars.AWS_REGION / a fixed AWS_REGION)")
+    for name, job in workflow.get("jobs", {}).items():
+        steps = job.get("steps", [])
+        setter = [i for i, st in enumerate(steps)
+                  if "python -m stacks identity" in str(st.get("run")) and "AWS_REGION=" in str(st.get("run"))]
+        users = [i for i, st in enumerate(steps) if "AWS_REGION" in str(st.get("with", "")) + str(st.get("run", ""))
+                 and i not in setter]
+        if not setter or (users and min(users) < setter[0]):
+            problems.append(f"job {name}: AWS_REGION is not set from the stack settings before it is used")
+    return problems
+
+
+def check_interrupt(workflow: dict) -> list[str]:
+    """up and destroy get SIGINT, with time to record their state, before the step's timeout."""
+    job = workflow.get("jobs", {}).get("lab", {})
+    problems = []
+    for needle in ("./lab up", "./lab destroy"):
+        for i in find_steps(job, needle):
+            step = job["steps"][i]
+            m = re.search(r"timeout --signal=INT --kill-after=(\d+)m (\d+)m " + re.escape(needle), str(step.get("run")))
+            if not m:
+                problems.append(f"step '{needle}' is not run under timeout --signal=INT --kill-after")
+            elif int(m.group(1)) + int(m.group(2)) >= int(step.get("timeout-minutes", 0)):
+                problems.append(f"step '{needle}': SIGINT after {m.group(2)} + {m.group(1)} min grace does not "
+                                f"end before the step's {step.get('timeout-minutes')} min")
+    return problems
+
+
+def check_session(workflow: dict) -> list[str]:
+    """The role session covers the job, and a refused session says why."""
+    job = workflow.get("jobs", {}).get("lab", {})
+    steps = job.get("steps", [])
+    creds = [st for st in steps if str(st.get("uses", "")).startswith("aws-actions/configure-aws-credentials")]
+    problems = []
+    seconds = int((creds[0].get("with") or {}).get("role-duration-seconds", 3600)) if creds else 0
+    if seconds < 60 * int(job.get("timeout-minutes", 0)):
+        problems.append(f"role-duration-seconds {seconds} is shorter than the job's {job.get('timeout-minutes')} min")
+    step_id = creds[0].get("id") if creds else None
+    explained = [st for st in steps if step_id and f"steps.{step_id}.outcome == 'failure'" in str(st.get("if"))
+                 and "MaxSessionDuration" in str(st.get("run"))]
+    if not explained:
+        problems.append("no step explains a session refused for MaxSessionDuration")
+    return problems
+
+
 LAB_CHECKS = [
     check_job_timeouts,
     check_step_budget,
@@ -219,6 +290,10 @@ LAB_CHECKS = [
     check_lab_triggers,
     check_lab_setup,
     check_guard,
+    check_isolation,
+    check_one_region,
+    check_interrupt,
+    check_session,
 ]
 TESTS_CHECKS = [check_job_timeouts, check_pins, check_tests_workflow]
 
@@ -343,6 +418,49 @@ BROKEN = {
     "no schedule": (lambda wf: triggers(wf).pop("schedule"), check_lab_triggers, "no schedule"),
     "pulumi command": (step_key("pulumi/actions", "with", {"command": "up"}), check_lab_setup, "only install"),
     "static stack name": (set_key(["env", "STACK"], "ci"), check_lab_setup, "STACK"),
+    "dev's cluster name": (set_key(["env", "LAB_CLUSTER"], "eks-test"), check_isolation, "LAB_CLUSTER"),
+    "up keeps dev's name": (
+        step_key("./lab up", "run", './lab up --stack "$STACK" --yes'),
+        check_isolation,
+        "lab:clusterName",
+    ),
+    "sweep of dev's cluster": (
+        step_key("stacks sweep", "run", 'python -m stacks sweep --cluster eks-test --region "$LAB_REGION" --yes'),
+        check_isolation,
+        "stacks sweep",
+    ),
+    "region from a variable": (
+        set_key(["env", "AWS_REGION"], "${{ vars.AWS_REGION || 'ap-northeast-2' }}"),
+        check_one_region,
+        "second source",
+    ),
+    "guard without the region": (
+        lambda wf: wf["jobs"]["teardown-guard"]["steps"].pop(
+            find_steps(wf["jobs"]["teardown-guard"], "stacks identity")[0]),
+        check_one_region,
+        "job teardown-guard",
+    ),
+    "up killed, not interrupted": (
+        step_key("./lab up", "run", './lab up --stack "$STACK" --yes'),
+        check_interrupt,
+        "not run under timeout",
+    ),
+    "grace longer than the step": (
+        step_key("./lab destroy", "run", 'timeout --signal=INT --kill-after=10m 24m ./lab destroy --stack "$STACK"'),
+        check_interrupt,
+        "does not end before",
+    ),
+    "one-hour session": (
+        lambda wf: wf["jobs"]["lab"]["steps"][find_steps(wf["jobs"]["lab"], "configure-aws-credentials")[0]]["with"]
+        .update({"role-duration-seconds": 3600}),
+        check_session,
+        "shorter than the job",
+    ),
+    "refusal unexplained": (
+        lambda wf: wf["jobs"]["lab"]["steps"].pop(find_steps(wf["jobs"]["lab"], "MaxSessionDuration")[0]),
+        check_session,
+        "MaxSessionDuration",
+    ),
     "guard always": (
         set_key(["jobs", "teardown-guard", "if"], "needs.lab.result != 'success'"),
         check_guard,
