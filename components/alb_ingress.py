@@ -11,38 +11,16 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_kubernetes as k8s
 
+from stacks.model_types import AlbGroup, AlbIngressDef
+
 INGRESS_CLASS = "alb"
 CONTROLLER = "ingress.k8s.aws/alb"
 
 
 @dataclass
-class AlbPath:
-    path: str
-    path_type: str  # Prefix | Exact
-    service: str
-    port: int
-
-
-@dataclass
-class AlbRule:
-    host: str | None
-    """None: the rule for every other host (the default)."""
-    paths: list[AlbPath]
-
-
-@dataclass
-class AlbIngressDef:
-    name: str
-    rules: list[AlbRule]
-    group_order: int
-
-
-@dataclass
 class LabAlbIngressArgs:
-    group_name: str
-    load_balancer_name: str
-    """The ALB's name in AWS (at most 32 characters)."""
-    ingresses: list[AlbIngressDef]
+    group: AlbGroup
+    """The IngressGroup, its ALB's name in AWS (at most 32 characters) and its Ingresses."""
     namespace: str
     provider: k8s.Provider
     depends_on: list[pulumi.Resource] = field(default_factory=list)
@@ -64,9 +42,9 @@ def annotations(args: LabAlbIngressArgs, ing: AlbIngressDef) -> dict[str, str]:
         f"{prefix}/scheme": "internet-facing",
         # ip: the target groups hold pod IPs (VPC CNI), no NodePort hop.
         f"{prefix}/target-type": "ip",
-        f"{prefix}/group.name": args.group_name,
+        f"{prefix}/group.name": args.group.group_name,
         f"{prefix}/group.order": str(ing.group_order),
-        f"{prefix}/load-balancer-name": args.load_balancer_name,
+        f"{prefix}/load-balancer-name": args.group.load_balancer_name,
         f"{prefix}/listen-ports": '[{"HTTP": 80}]',
     }
 
@@ -83,7 +61,7 @@ class LabAlbIngress(pulumi.ComponentResource):
             "alb", metadata={"name": INGRESS_CLASS}, spec={"controller": CONTROLLER}, opts=k8s_opts)
 
         self.ingresses = {}
-        for ing in args.ingresses:
+        for ing in args.group.ingresses:
             self.ingresses[ing.name] = k8s.networking.v1.Ingress(
                 ing.name,
                 metadata={"name": ing.name, "namespace": args.namespace,

@@ -11,6 +11,8 @@ import pulumi_aws as aws
 import pulumi_eks as eks
 import pulumi_kubernetes as k8s
 
+from stacks.model_types import NodeGroup
+
 NODE_POLICIES = {
     "worker": "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy",
     "cni": "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy",
@@ -25,18 +27,6 @@ def partition(region: str) -> str:
 
 
 @dataclass
-class NodeGroupArgs:
-    name: str
-    label: str
-    instance_type: str
-    desired_size: int
-    min_size: int
-    max_size: int
-    public: bool
-    """Public node groups sit in the public subnets (their instances get public IPs)."""
-
-
-@dataclass
 class LabClusterArgs:
     cluster_name: str
     kubernetes_version: str
@@ -48,7 +38,7 @@ class LabClusterArgs:
     admin_principal_arns: list[str]
     """Given cluster admin through access entries (the creator has it already)."""
     region: str
-    node_groups: list[NodeGroupArgs]
+    node_groups: list[NodeGroup]
     tags: dict[str, str]
 
 

@@ -2,17 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pulumi
 import pulumi_kubernetes as k8s
 
-
-@dataclass(frozen=True)
-class PinnedChart:
-    name: str
-    version: str
-    repo: str
+from stacks.model_types import PinnedChart
 
 
 def pinned_release(resource_name: str, chart: PinnedChart, namespace: str, values: pulumi.Input[dict],

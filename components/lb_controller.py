@@ -17,16 +17,17 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from components.helm import PinnedChart, pinned_release
+from components.helm import pinned_release
 from components.lb_controller_policy import POLICY
+from stacks.model_types import Release
 
-CHART = PinnedChart("aws-load-balancer-controller", "3.5.0", "https://aws.github.io/eks-charts")
-NAMESPACE = "kube-system"
+NAMESPACE = "kube-system"  # where the chart's documentation installs it
 SERVICE_ACCOUNT = "aws-load-balancer-controller"
 
 
 @dataclass
 class LabLoadBalancerControllerArgs:
+    release: Release
     cluster_name: str
     region: str
     vpc_id: pulumi.Input[str]
@@ -98,7 +99,7 @@ class LabLoadBalancerController(pulumi.ComponentResource):
             opts=k8s_child)
 
         self.release = pinned_release(
-            name, CHART, NAMESPACE,
+            name, args.release.chart, args.release.namespace,
             pulumi.Output.from_input(args.vpc_id).apply(
                 lambda vpc: chart_values(args.cluster_name, args.region, vpc, args.tags)),
             opts=pulumi.ResourceOptions(

@@ -1,8 +1,7 @@
 """ingress-nginx by Helm and the post's regex/rewrite Ingress `app-ingress` (LAB.md section 4).
 
-ingress-nginx was retired in March 2026: chart 4.15.1 is its final release and
-gets no more fixes. The lab keeps it because post 000 teaches with it; Gateway
-API is its successor.
+ingress-nginx was retired in March 2026: its chart's final release gets no more
+fixes. The lab keeps it because post 000 teaches with it; Gateway API is its successor.
 """
 
 from __future__ import annotations
@@ -12,10 +11,9 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.helm import PinnedChart, pinned_release
+from components.helm import pinned_release
+from stacks.model_types import NginxRoute, Release
 
-CHART = PinnedChart("ingress-nginx", "4.15.1", "https://kubernetes.github.io/ingress-nginx")
-NAMESPACE = "ingress-nginx"
 INGRESS_CLASS = "nginx"
 CONTROLLER_VALUE = "k8s.io/ingress-nginx"
 CONTROLLER_SERVICE = "ingress-nginx-controller"  # the chart's name for it, release name = chart name
@@ -26,14 +24,8 @@ ADMISSION_LABEL = {"lab/admission": "ingress-nginx"}
 
 
 @dataclass
-class NginxRoute:
-    prefix: str  # /v1
-    service: str
-    port: int
-
-
-@dataclass
 class LabIngressNginxArgs:
+    release: Release
     service_type: str
     """NodePort (the post) or LoadBalancer (an NLB via the AWS Load Balancer Controller, post 002)."""
     http_node_port: int
@@ -81,9 +73,10 @@ class LabIngressNginx(pulumi.ComponentResource):
     def __init__(self, name: str, args: LabIngressNginxArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("lab:index:LabIngressNginx", name, None, opts)
         k8s_child = pulumi.ResourceOptions(parent=self, provider=args.provider)
-        namespace = k8s.core.v1.Namespace("ingress-nginx", metadata={"name": NAMESPACE}, opts=k8s_child)
+        ns = args.release.namespace
+        namespace = k8s.core.v1.Namespace("ingress-nginx", metadata={"name": ns}, opts=k8s_child)
         self.release = pinned_release(
-            name, CHART, NAMESPACE,
+            name, args.release.chart, ns,
             chart_values(args.service_type, args.http_node_port, args.https_node_port),
             opts=pulumi.ResourceOptions(
                 parent=self, provider=args.provider,
@@ -108,7 +101,7 @@ class LabIngressNginx(pulumi.ComponentResource):
         self.hostname = None
         if args.service_type == "LoadBalancer":
             service = k8s.core.v1.Service.get(
-                "ingress-nginx-controller", f"{NAMESPACE}/{CONTROLLER_SERVICE}",
+                "ingress-nginx-controller", f"{ns}/{CONTROLLER_SERVICE}",
                 opts=pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=[self.release]))
             self.hostname = service.status.apply(lambda s: s.load_balancer.ingress[0].hostname)
         self.register_outputs({})

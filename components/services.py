@@ -2,27 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pulumi
 import pulumi_kubernetes as k8s
 
-
-@dataclass
-class ServiceDef:
-    """One Service; `app` is the pod label it selects (none for ExternalName)."""
-
-    name: str
-    type: str  # ClusterIP | NodePort | LoadBalancer | ExternalName
-    app: str | None = None
-    port: int = 3000
-    target_port: int | str = 8080
-    node_port: int | None = None
-    external_traffic_policy: str | None = None
-    external_name: str | None = None
-    port_name: str | None = "http"
-    load_balancer_class: str | None = None
-    annotations: dict[str, str] = field(default_factory=dict)
+from stacks.model_types import ServiceDef
 
 
 @dataclass

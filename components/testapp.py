@@ -14,8 +14,9 @@ from pathlib import Path
 import pulumi
 import pulumi_kubernetes as k8s
 
+from stacks.model_types import CONTAINER_PORT
+
 SOURCE = Path(__file__).resolve().parent.parent / "testapp" / "server.py"
-CONTAINER_PORT = 8080
 PORT_NAME = "http"
 HEALTH_PATH = "/healthz"
 NODE_GROUP_LABEL = "nodegroup"  # set on every node by the lab's node groups

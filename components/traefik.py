@@ -14,25 +14,19 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 import pulumi_tls as tls
 
-from components.helm import PinnedChart, pinned_release
+from components.helm import pinned_release
+from stacks.model_types import Release, TraefikBackend
 
-CHART = PinnedChart("traefik", "41.3.0", "https://traefik.github.io/charts")  # Traefik v3.7.11
-NAMESPACE = "api-gateway-system"
 INGRESS_CLASS = "traefik"
 TLS_SECRET = "traefik-lab-tls"
 CERT_HOURS = 24 * 30
 
 
 @dataclass
-class TraefikBackend:
-    service: str  # my-app-service, admin-service
-    app: str
-    host: str
-    path: str
-
-
-@dataclass
 class LabTraefikArgs:
+    release: Release
+    nlb_name: str
+    """The NLB's name in AWS (at most 32 characters)."""
     cluster_name: str
     web_node_port: int
     websecure_node_port: int
@@ -81,9 +75,10 @@ class LabTraefik(pulumi.ComponentResource):
         ca_cert, server_cert, server_key = self._certificates(name, hosts, child)
         self.ca_certificate = ca_cert.cert_pem
 
-        namespace = k8s.core.v1.Namespace(NAMESPACE, metadata={"name": NAMESPACE}, opts=k8s_child)
+        ns = args.release.namespace
+        namespace = k8s.core.v1.Namespace(ns, metadata={"name": ns}, opts=k8s_child)
         self.release = pinned_release(
-            name, CHART, NAMESPACE, chart_values(args.web_node_port, args.websecure_node_port),
+            name, args.release.chart, ns, chart_values(args.web_node_port, args.websecure_node_port),
             opts=pulumi.ResourceOptions(parent=self, provider=args.provider,
                                         # The chart's Service meets the LB controller's webhook.
                                         depends_on=[namespace, *args.depends_on]))
@@ -152,7 +147,7 @@ class LabTraefik(pulumi.ComponentResource):
                     for p in (args.web_node_port, args.websecure_node_port)],
             tags={**tags, "Name": f"{args.cluster_name}-traefik-nlb"}, opts=child)
         nlb = aws.lb.LoadBalancer(
-            f"{name}-nlb", name=f"{args.cluster_name}-traefik"[:32], load_balancer_type="network",
+            f"{name}-nlb", name=args.nlb_name, load_balancer_type="network",
             internal=False, subnets=args.public_subnet_ids, security_groups=[nlb_sg.id],
             tags=tags, opts=child)
 

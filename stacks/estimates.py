@@ -9,6 +9,11 @@ Two waits are not edges in the program but real: a Kubernetes object waits
 for its provider (and so for the cluster), and Pulumi's await of a Deployment
 or a Helm release (skipAwait false) lasts until its pods run, which needs a
 node. The model adds both.
+
+`model_nodes(model)` is the lab's dependency graph from the lab model, coarse but with
+every edge on a possible longest chain, as stacks/lab.py wires the components
+(tests/test_plan.py holds it to the program's real graph); the stack output
+`estimatedProvisionMinutes` and the offline plan both read it.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
-from stacks.settings import LabSettings
+from stacks.model import APPS, LabModel
 
 SECONDS = 0.1  # "a few seconds", in minutes
 
@@ -66,8 +71,6 @@ RUNS_PODS = ("kubernetes:apps/v1:Deployment", "kubernetes:helm.sh/v3:Release")
 
 def minutes(type_: str, inputs: Mapping[str, Any]) -> tuple[float, str]:
     """Typical creation time of one resource, and why."""
-    from stacks.prices import _chart_load_balancer
-
     if type_.startswith(COMPONENT_PREFIX):
         return 0.0, "component: waits for its children"
     spec = inputs.get("spec") or {}
@@ -79,6 +82,14 @@ def minutes(type_: str, inputs: Mapping[str, Any]) -> tuple[float, str]:
         helm = MINUTES[type_][0]
         return helm + LOAD_BALANCER[0], "Helm release whose Service is a LoadBalancer: release + NLB"
     return MINUTES.get(type_, UNKNOWN)
+
+
+def _chart_load_balancer(values: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The chart's Service settings when they ask for a LoadBalancer (ingress-nginx's shape)."""
+    for service in ((values.get("controller") or {}).get("service"), values.get("service")):
+        if isinstance(service, Mapping) and service.get("type") == "LoadBalancer":
+            return service
+    return None
 
 
 @dataclass
@@ -134,7 +145,7 @@ def critical_path(nodes: Iterable[Node]) -> tuple[float, list[Step]]:
     return finish[end], steps[::-1]
 
 
-# --- the settings-only path -----------------------------------------------
+# --- the lab model's graph -----------------------------------------------
 
 class _Dag:
     """A small builder: nodes named by key, edges to keys or to whole groups."""
@@ -142,22 +153,21 @@ class _Dag:
     def __init__(self) -> None:
         self.nodes: list[Node] = []
 
-    def add(self, key: str, type_: str, preds: Iterable[str] = (), inputs: Mapping[str, Any] | None = None) -> str:
-        self.nodes.append(Node(key, type_, key, list(preds), dict(inputs or {})))
+    def add(self, key: str, type_: str, preds: Iterable[str] = (), inputs: Mapping[str, Any] | None = None,
+            name: str | None = None) -> str:
+        """`name`: the program's name for it, where it differs from the key."""
+        self.nodes.append(Node(key, type_, name or key, list(preds), dict(inputs or {})))
         return key
 
 
-def settings_nodes(s: LabSettings) -> list[Node]:
-    """The lab's dependency graph from its settings, coarse but with every edge on a
-    possible longest chain (as stacks.lab.build wires it; tests/test_plan.py holds it equal)."""
-    from components import nginx_ingress
-    from stacks import lab
-
+def model_nodes(model: LabModel) -> list[Node]:
+    """The lab's dependency graph, from its model."""
+    s = model.settings
     d = _Dag()
     t = "aws:ec2/"
-    vpc = d.add("vpc", t + "vpc:Vpc")
+    vpc = d.add("vpc", t + "vpc:Vpc", name="lab-vpc")
     igw = d.add("igw", t + "internetGateway:InternetGateway", [vpc])
-    subnets = [d.add(f"subnet-{k}-{z}", t + "subnet:Subnet", [vpc]) for k in ("public", "private")
+    subnets = [d.add(f"subnet-{k}-{z}", t + "subnet:Subnet", [vpc], name=f"lab-{k}-{z}") for k in ("public", "private")
                for z in s.availability_zones]
     nats = []
     for z in (s.availability_zones if s.nat_gateways == "perAz" else s.availability_zones[:1]):
@@ -166,55 +176,55 @@ def settings_nodes(s: LabSettings) -> list[Node]:
     for z in s.availability_zones:
         rt = d.add(f"rt-{z}", t + "routeTable:RouteTable", [vpc, *nats])
         d.add(f"rta-{z}", t + "routeTableAssociation:RouteTableAssociation", [rt, f"subnet-private-{z}"])
-    cluster = d.add("cluster", "eks:index:Cluster", [vpc, *subnets])
+    cluster = d.add("cluster", "eks:index:Cluster", [vpc, *subnets], name=s.cluster_name)
     role = d.add("node-role", "aws:iam/role:Role")
     attachments = [d.add(f"node-attach-{i}", "aws:iam/rolePolicyAttachment:RolePolicyAttachment", [role])
                    for i in range(3)]
-    ngs = [d.add(ng.name, NODE_GROUP, [cluster, role, *attachments, *subnets])
-           for ng in (s.private_nodes, s.public_nodes)]
+    ngs = [d.add(ng.name, NODE_GROUP, [cluster, role, *attachments, *subnets]) for ng in model.node_groups]
     k8s = d.add("k8s-provider", "pulumi:providers:kubernetes", [cluster])
     kube = [k8s]
 
     config_map = d.add("testapp-source", "kubernetes:core/v1:ConfigMap", kube)
     testapp = [d.add(f"{app}-deploy", "kubernetes:apps/v1:Deployment", [config_map, *kube, *ngs])
-               for app in lab.APPS]
+               for app in APPS]
     served = []
-    if s.modules.load_balancer_controller:
+    if model.controller:
         irsa = d.add("lbc-irsa", "aws:iam/role:Role", [cluster])
         attach = d.add("lbc-attach", "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
                        [irsa, d.add("lbc-policy", "aws:iam/policy:Policy")])
         sa = d.add("lbc-sa", "kubernetes:core/v1:ServiceAccount", [irsa, *kube])
-        served = [d.add("lbc-release", "kubernetes:helm.sh/v3:Release", [sa, attach, vpc, *ngs, *kube])]
+        served = [d.add("lbc-release", "kubernetes:helm.sh/v3:Release", [sa, attach, vpc, *ngs, *kube],
+                        name=model.controller.name)]
     services = [d.add(svc.name, "kubernetes:core/v1:Service", [*served, *kube], {"spec": {"type": svc.type}})
-                for svc in lab.service_defs(s)]
-    if s.modules.alb:
-        cls = d.add("alb-class", "kubernetes:networking.k8s.io/v1:IngressClass", [*served, *services, *kube])
-        for ing in lab.alb_ingresses(s):
+                for svc in model.services]
+    if model.alb:
+        cls = d.add("alb-class", "kubernetes:networking.k8s.io/v1:IngressClass", [*served, *services, *kube],
+                    name="alb")
+        for ing in model.alb.ingresses:
             d.add(ing.name, "kubernetes:networking.k8s.io/v1:Ingress", [cls, *served, *services, *kube],
                   {"spec": {"ingressClassName": "alb"}})
-    if s.modules.ingress_nginx:
-        n = s.ingress_nginx
+    if model.nginx:
         ns = d.add("nginx-ns", "kubernetes:core/v1:Namespace", kube)
         release = d.add("nginx-release", "kubernetes:helm.sh/v3:Release", [ns, *served, *services, *kube, *ngs],
-                        {"values": nginx_ingress.chart_values(n.service_type, n.http_node_port, n.https_node_port)})
+                        {"values": {"controller": {"service": {"type": model.nginx.service_type}}}},
+                        name="ingress-nginx")
         d.add("app-ingress", "kubernetes:networking.k8s.io/v1:Ingress", [release, *served, *services, *kube])
-    if s.modules.traefik:
-        _traefik(d, s, served, testapp, kube, ngs, cluster, vpc)
+    if model.traefik:
+        _traefik(d, model, served, testapp, kube, ngs, cluster, vpc)
     return d.nodes
 
 
-def _traefik(d: _Dag, s: LabSettings, served: list[str], testapp: list[str], kube: list[str],
+def _traefik(d: _Dag, model: LabModel, served: list[str], testapp: list[str], kube: list[str],
              ngs: list[str], cluster: str, vpc: str) -> None:
-    from stacks import lab
-
     ns = d.add("traefik-ns", "kubernetes:core/v1:Namespace", kube)
-    release = d.add("traefik-release", "kubernetes:helm.sh/v3:Release", [ns, *served, *testapp, *kube, *ngs])
+    release = d.add("traefik-release", "kubernetes:helm.sh/v3:Release", [ns, *served, *testapp, *kube, *ngs],
+                    name="traefik")
     secret = d.add("traefik-tls", "kubernetes:core/v1:Secret", kube)
     backends = [d.add(f"traefik-{b.service}", "kubernetes:core/v1:Service", [*served, *testapp, *kube])
-                for b in lab.traefik_backends(s)]
+                for b in model.traefik.backends]
     d.add("traefik-ingress", "kubernetes:networking.k8s.io/v1:Ingress", [release, secret, *backends, *kube])
     sg = d.add("traefik-sg", "aws:ec2/securityGroup:SecurityGroup", [vpc])
-    public = [f"subnet-public-{z}" for z in s.availability_zones]
+    public = [f"subnet-public-{z}" for z in model.settings.availability_zones]
     nlb = d.add("traefik-nlb", "aws:lb/loadBalancer:LoadBalancer", [sg, *public])
     for port in ("web", "websecure"):
         group = d.add(f"traefik-tg-{port}", "aws:lb/targetGroup:TargetGroup", [vpc])
@@ -224,6 +234,6 @@ def _traefik(d: _Dag, s: LabSettings, served: list[str], testapp: list[str], kub
         d.add(f"traefik-{port}-rule", "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", [cluster, nlb])
 
 
-def settings_provision_minutes(s: LabSettings) -> float:
-    """Minutes to a ready lab from its settings alone (a stack output)."""
-    return round(critical_path(settings_nodes(s))[0], 1)
+def provision_minutes(model: LabModel) -> float:
+    """Minutes to a ready lab (a stack output)."""
+    return round(critical_path(model_nodes(model))[0], 1)

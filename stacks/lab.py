@@ -1,25 +1,26 @@
-"""How the lab is composed: settings in, components wired together, outputs out."""
+"""How the lab is composed: settings in, the lab model, components wired together, outputs out."""
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 from pulumi.runtime import config as runtime_config
 
-from components.alb_ingress import AlbIngressDef, AlbPath, AlbRule, LabAlbIngress, LabAlbIngressArgs
-from components.cluster import LabCluster, LabClusterArgs, NodeGroupArgs
+from components.alb_ingress import LabAlbIngress, LabAlbIngressArgs
+from components.cluster import LabCluster, LabClusterArgs
 from components.lb_controller import LabLoadBalancerController, LabLoadBalancerControllerArgs
 from components.network import LabNetwork, LabNetworkArgs
-from components.nginx_ingress import LabIngressNginx, LabIngressNginxArgs, NginxRoute
-from components.services import LabServices, LabServicesArgs, ServiceDef
+from components.nginx_ingress import LabIngressNginx, LabIngressNginxArgs
+from components.services import LabServices, LabServicesArgs
 from components.testapp import LabTestApp, LabTestAppArgs
-from components.traefik import LabTraefik, LabTraefikArgs, TraefikBackend
+from components.traefik import LabTraefik, LabTraefikArgs
 from stacks import outputs
+from stacks.built import Lab
 from stacks.config_reader import NAMESPACE as CONFIG_NAMESPACE, SettingsError
-from stacks.settings import LabSettings, NodeGroupSettings, load
+from stacks.model import APP_NAMESPACE, APPS, LabModel, Release, lab_model
+from stacks.settings import LabSettings, load
 
 
 def raw_config() -> tuple[dict[str, str], str | None]:
@@ -37,79 +38,6 @@ def settings_from_config(now: dt.datetime | None = None) -> LabSettings:
     except SettingsError as err:
         # RunError: Pulumi prints the message alone, without a Python traceback.
         raise pulumi.RunError(str(err)) from None
-
-
-APPS = ["app1", "app2"]
-APP_NAMESPACE = "default"  # the posts' namespace for the app and its Services
-SERVICE_PORT = 3000
-
-
-@dataclass
-class Lab:
-    settings: LabSettings
-    network: LabNetwork
-    cluster: LabCluster
-    testapp: LabTestApp
-    services: LabServices
-    lb_controller: LabLoadBalancerController | None
-    alb: LabAlbIngress | None
-    nginx: LabIngressNginx | None
-    traefik: LabTraefik | None
-
-
-ALB_HEALTHCHECK = {"alb.ingress.kubernetes.io/healthcheck-path": "/healthz"}
-NLB_SERVICE = "app-lb-svc"
-
-
-def service_defs(s: LabSettings) -> list[ServiceDef]:
-    """The Services of LAB.md section 3, by the posts' names."""
-    # With ip targets the ALB health-checks the pods themselves; they answer /healthz.
-    backend_annotations = ALB_HEALTHCHECK if s.modules.alb else {}
-    defs = [
-        ServiceDef("app-clusterip-svc", "ClusterIP", app="app1"),
-        ServiceDef("app-nodeport-svc", "NodePort", app="app1", node_port=s.node_port),
-        # What post 000 only explains: Local keeps the client address, uses only local pods.
-        ServiceDef("app-nodeport-local-svc", "NodePort", app="app1", node_port=s.node_port_local,
-                   external_traffic_policy="Local"),
-        ServiceDef("web-service-externalname", "ExternalName", external_name=s.external_name),
-        ServiceDef("app1-svc", "ClusterIP", app="app1", annotations=backend_annotations),
-        ServiceDef("app2-svc", "ClusterIP", app="app2", annotations=backend_annotations),
-    ]
-    if s.modules.nlb:
-        defs.append(ServiceDef(
-            NLB_SERVICE, "LoadBalancer", app="app1", port=80,
-            # The controller's current form of the post's `aws-load-balancer-type: nlb`.
-            load_balancer_class="service.k8s.aws/nlb",
-            annotations={
-                "service.beta.kubernetes.io/aws-load-balancer-scheme": "internet-facing",
-                "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type": "instance",
-            }))
-    return defs
-
-
-def alb_ingresses(s: LabSettings) -> list[AlbIngressDef]:
-    """LAB.md section 5 on one ALB: /v1 and /v2 (Prefix: the post's `/v1/*` is wrong there),
-    then post 002's host rules, whose host-less rule catches everything else."""
-    return [
-        AlbIngressDef("alb-ingress", group_order=10, rules=[AlbRule(host=None, paths=[
-            AlbPath("/v1", "Prefix", "app1-svc", SERVICE_PORT),
-            AlbPath("/v2", "Prefix", "app2-svc", SERVICE_PORT),
-        ])]),
-        AlbIngressDef("alb-host-ingress", group_order=20, rules=[
-            AlbRule(host=f"my.{s.domain}", paths=[
-                AlbPath("/some-path", "Prefix", "app1-svc", SERVICE_PORT),
-                AlbPath("/some-other-path", "Exact", "app2-svc", SERVICE_PORT),
-            ]),
-            AlbRule(host=f"*.{s.domain}", paths=[AlbPath("/some-path", "Prefix", "app2-svc", SERVICE_PORT)]),
-            AlbRule(host=None, paths=[AlbPath("/", "Prefix", "app1-svc", SERVICE_PORT)]),
-        ]),
-    ]
-
-
-def _node_group(ng: NodeGroupSettings, public: bool) -> NodeGroupArgs:
-    return NodeGroupArgs(name=ng.name, label=ng.label, instance_type=ng.instance_type,
-                         desired_size=ng.desired_size, min_size=ng.min_size,
-                         max_size=ng.max_size, public=public)
 
 
 def principal(arn: str) -> tuple[str, str, str]:
@@ -132,7 +60,8 @@ def other_admins(arns: list[str], caller_arn: str) -> list[str]:
     return kept
 
 
-def build(s: LabSettings) -> Lab:
+def build(model: LabModel) -> Lab:
+    s = model.settings
     network = LabNetwork("lab", LabNetworkArgs(
         cluster_name=s.cluster_name, vpc_cidr=str(s.vpc_cidr),
         availability_zones=s.availability_zones,
@@ -146,20 +75,17 @@ def build(s: LabSettings) -> Lab:
         api_access_cidrs=[str(n) for n in s.api_access_cidrs],
         node_port_source_cidrs=[str(n) for n in s.node_port_source_cidrs],
         admin_principal_arns=other_admins(s.admin_principal_arns, aws.get_caller_identity().arn),
-        region=s.region,
-        node_groups=[_node_group(s.private_nodes, public=False), _node_group(s.public_nodes, public=True)],
-        tags=s.tags))
+        region=s.region, node_groups=model.node_groups, tags=s.tags))
     provider = cluster.provider
     testapp = LabTestApp("testapp", LabTestAppArgs(
         apps=APPS, replicas=s.app_replicas, image=s.app_image, namespace=APP_NAMESPACE,
         provider=provider, node_groups=list(cluster.node_groups.values()),
-        on_every_node_group=sorted({d.app for d in service_defs(s) if d.external_traffic_policy == "Local"}),
-        depends_on=[]))
+        on_every_node_group=model.on_every_node_group, depends_on=[]))
 
     controller = None
-    if s.modules.load_balancer_controller:
+    if model.controller:
         controller = LabLoadBalancerController("aws-load-balancer-controller", LabLoadBalancerControllerArgs(
-            cluster_name=s.cluster_name, region=s.region, vpc_id=network.vpc_id,
+            release=model.controller, cluster_name=s.cluster_name, region=s.region, vpc_id=network.vpc_id,
             oidc_provider_arn=cluster.oidc_provider_arn, oidc_issuer=cluster.oidc_issuer,
             provider=provider, node_groups=list(cluster.node_groups.values()), tags=s.tags))
     # The controller's webhook intercepts every Service (failurePolicy Fail) and must
@@ -167,28 +93,29 @@ def build(s: LabSettings) -> Lab:
     served_by_controller = [controller.release] if controller else []
 
     services = LabServices("services", LabServicesArgs(
-        services=service_defs(s), namespace=APP_NAMESPACE, provider=provider,
+        services=model.services, namespace=APP_NAMESPACE, provider=provider,
         depends_on=served_by_controller))
     alb = None
-    if s.modules.alb:
+    if model.alb:
         alb = LabAlbIngress("alb", LabAlbIngressArgs(
-            group_name=f"{s.cluster_name}-lab", load_balancer_name=f"{s.cluster_name}-lab"[:32],
-            ingresses=alb_ingresses(s), namespace=APP_NAMESPACE, provider=provider,
+            group=model.alb, namespace=APP_NAMESPACE, provider=provider,
             # Backends first: the controller resolves each backend Service when it builds rules.
             depends_on=[*served_by_controller, services]))
     nginx = None
-    if s.modules.ingress_nginx:
+    if model.nginx:
+        n = model.nginx
         nginx = LabIngressNginx("ingress-nginx", LabIngressNginxArgs(
-            service_type=s.ingress_nginx.service_type, http_node_port=s.ingress_nginx.http_node_port,
-            https_node_port=s.ingress_nginx.https_node_port,
-            routes=[NginxRoute(f"/v{i}", f"{app}-svc", SERVICE_PORT) for i, app in enumerate(APPS, 1)],
+            release=release_of(model, "ingressNginx"), service_type=n.service_type,
+            http_node_port=n.http_node_port, https_node_port=n.https_node_port, routes=n.routes,
             app_namespace=APP_NAMESPACE, provider=provider,
             depends_on=[*served_by_controller, services]))
     traefik = None
-    if s.modules.traefik:
+    if model.traefik:
+        t = model.traefik
         traefik = LabTraefik("traefik", LabTraefikArgs(
-            cluster_name=s.cluster_name, web_node_port=s.traefik.web_node_port,
-            websecure_node_port=s.traefik.websecure_node_port, backends=traefik_backends(s),
+            release=release_of(model, "traefik"), nlb_name=t.nlb_name,
+            cluster_name=s.cluster_name, web_node_port=t.web_node_port,
+            websecure_node_port=t.websecure_node_port, backends=t.backends,
             app_namespace=APP_NAMESPACE, vpc_id=network.vpc_id,
             public_subnet_ids=network.public_subnet_ids,
             node_security_group_id=cluster.cluster_security_group_id,
@@ -196,18 +123,16 @@ def build(s: LabSettings) -> Lab:
             # The lab's allowed sources for its public entry points.
             source_cidrs=[str(c) for c in s.node_port_source_cidrs],
             provider=provider, depends_on=[*served_by_controller, testapp], tags=s.tags))
-    return Lab(settings=s, network=network, cluster=cluster, testapp=testapp, services=services,
+    return Lab(model=model, network=network, cluster=cluster, testapp=testapp, services=services,
                lb_controller=controller, alb=alb, nginx=nginx, traefik=traefik)
 
 
-def traefik_backends(s: LabSettings) -> list[TraefikBackend]:
-    """Post 004's rules: myapp.<domain>/api and admin.<domain>/."""
-    return [TraefikBackend("my-app-service", "app1", f"myapp.{s.domain}", "/api"),
-            TraefikBackend("admin-service", "app2", f"admin.{s.domain}", "/")]
+def release_of(model: LabModel, module: str) -> Release:
+    return next(r for r in model.releases if r.module == module)
 
 
 def main(now: dt.datetime | None = None) -> Lab:
     """The whole program: validated settings -> the lab -> the outputs contract."""
-    lab = build(settings_from_config(now))
+    lab = build(lab_model(settings_from_config(now)))
     outputs.export(lab)
     return lab

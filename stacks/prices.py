@@ -7,24 +7,22 @@ Prices: AWS on-demand list prices per region, as known to this project on
 a figure. Left out on purpose: data transfer, ALB LCU and NLB NLCU usage, EBS
 snapshots, CloudWatch. EBS appears only as the node root volumes.
 
-The model is `cost_items(settings, resources)`. The offline plan hands it the
-resources of the simulated graph; the program, which cannot see its own graph,
-hands it `settings_resources(settings)`, the few resources that cost money, as
-the program will create them. Tests hold the two equal.
+The lab model (stacks/model.py) lists what bills; `cost_items(model)` prices
+it. The stack output `estimatedHourlyCostUsd` and the offline plan both read it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Iterable, Mapping
 
 from stacks import versions
+from stacks.model import LabModel, Priced
 from stacks.settings import MODULE_KEYS, LabSettings
 
 PRICES_AS_OF = dt.date(2026, 11, 21)
 HOURS_PER_MONTH = 730  # AWS's own convention for turning a monthly rate into an hourly one
-ROOT_VOLUME_GB = 20    # the EKS managed node group default disk size
 
 
 @dataclass(frozen=True)
@@ -62,45 +60,6 @@ def region_prices(region: str) -> RegionPrices:
     return PRICES[region]
 
 
-# --- what the model reads -------------------------------------------------
-
-# Lab components whose resources belong to an optional module (settings.MODULE_KEYS).
-COMPONENT_MODULES = {
-    "lab:index:LabLoadBalancerController": "loadBalancerController",
-    "lab:index:LabAlbIngress": "alb",
-    "lab:index:LabIngressNginx": "ingressNginx",
-    "lab:index:LabTraefik": "traefik",
-}
-SERVICES_COMPONENT = "lab:index:LabServices"  # its one LoadBalancer Service is the nlb module
-
-NODE_GROUP = "eks:index:ManagedNodeGroup"
-CLUSTER = "eks:index:Cluster"
-NAT_GATEWAY = "aws:ec2/natGateway:NatGateway"
-EIP = "aws:ec2/eip:Eip"
-AWS_LB = "aws:lb/loadBalancer:LoadBalancer"
-SERVICE = "kubernetes:core/v1:Service"
-INGRESS = "kubernetes:networking.k8s.io/v1:Ingress"
-RELEASE = "kubernetes:helm.sh/v3:Release"
-ALB_GROUP = "alb.ingress.kubernetes.io/group.name"
-
-
-@dataclass(frozen=True)
-class Res:
-    """A resource as the cost and time models see it."""
-
-    type: str
-    name: str
-    inputs: Mapping[str, Any] = field(default_factory=dict)
-    component: str = ""
-    """Type of the lab component (lab:index:*) it belongs to; "" at the top level."""
-
-    @property
-    def module(self) -> str | None:
-        if self.component == SERVICES_COMPONENT and self.type == SERVICE and _spec(self).get("type") == "LoadBalancer":
-            return "nlb"
-        return COMPONENT_MODULES.get(self.component)
-
-
 @dataclass(frozen=True)
 class CostItem:
     what: str
@@ -113,111 +72,36 @@ class CostItem:
         return self.quantity * self.unit_usd_hour
 
 
-def _spec(r: Res) -> Mapping[str, Any]:
-    return r.inputs.get("spec") or {}
-
-
-def _annotations(r: Res) -> Mapping[str, str]:
-    return (r.inputs.get("metadata") or {}).get("annotations") or {}
-
-
-# --- the model ------------------------------------------------------------
-
-def cost_items(s: LabSettings, resources: Iterable[Res], today: dt.date | None = None) -> list[CostItem]:
+def cost_items(model: LabModel, today: dt.date | None = None) -> list[CostItem]:
     """Every hourly charge of the lab, one line per thing that bills."""
+    s = model.settings
     p = region_prices(s.region)
     today = today or dt.datetime.now(dt.timezone.utc).date()
-    items: list[CostItem] = []
-    resources = list(resources)
-    zones = len(s.availability_zones)
-    for r in resources:
-        items.extend(_charges(r, s, p, today, zones))
-    items.extend(_alb_charges(resources, p, zones))
+    items = [CostItem(_what(i, s, today), i.quantity, _unit(i, s, p, today), i.module) for i in model.priced]
     # The lab itself first (control plane, nodes, NAT, addresses), then module by module.
     order, kinds = [None, *MODULE_KEYS], ("EKS", "EC2", "EBS", "NAT", "public IPv4")
     return sorted(items, key=lambda i: (order.index(i.module), i.module is None and
                                         next(n for n, k in enumerate(kinds + ("",)) if i.what.startswith(k))))
 
 
-def _charges(r: Res, s: LabSettings, p: RegionPrices, today: dt.date, zones: int) -> list[CostItem]:
-    if r.type == CLUSTER:
+def _what(item: Priced, s: LabSettings, today: dt.date) -> str:
+    if item.kind == "control-plane":
         extended = versions.in_extended_support(s.kubernetes_version, today)
-        support, rate = ("extended", p.eks_extended) if extended else ("standard", p.eks_standard)
-        return [CostItem(f"EKS control plane {s.kubernetes_version} ({support} support)", 1, rate, None)]
-    if r.type == NODE_GROUP:
-        return _node_group_charges(r, s, p)
-    if r.type == NAT_GATEWAY:
-        return [CostItem(f"NAT gateway {r.name}", 1, p.nat_gateway, r.module)]
-    if r.type == EIP:
-        return [CostItem(f"public IPv4: Elastic IP {r.name}", 1, p.public_ipv4, r.module)]
-    if r.type == AWS_LB:
-        kind = "ALB" if r.inputs.get("loadBalancerType") == "application" else "NLB"
-        lb = [CostItem(f"{kind} {r.inputs.get('name', r.name)} (of the program)", 1,
-                       p.alb if kind == "ALB" else p.nlb, r.module)]
-        if not r.inputs.get("internal", False):
-            lb.append(_ips(f"{kind} {r.inputs.get('name', r.name)}", len(r.inputs.get("subnets") or []), p, r.module))
-        return lb
-    if r.type == SERVICE and _spec(r).get("type") == "LoadBalancer":
-        return _nlb_charges(f"Service {r.name}", _annotations(r), p, zones, r.module)
-    if r.type == RELEASE:
-        service = _chart_load_balancer(r.inputs.get("values") or {})
-        if service is not None:
-            return _nlb_charges(f"Helm release {r.name}'s Service", service.get("annotations") or {},
-                                p, zones, r.module)
-    return []
+        return f"{item.what} ({'extended' if extended else 'standard'} support)"
+    return item.what
 
 
-def _node_group_charges(r: Res, s: LabSettings, p: RegionPrices) -> list[CostItem]:
-    name = r.inputs.get("nodeGroupName", r.name)
-    (instance_type,) = r.inputs["instanceTypes"]
-    if instance_type not in p.ec2:
-        raise PriceError(f"instance type {instance_type} ({name}): stacks/prices.py has no price for it in "
-                         f"{s.region}; it knows {', '.join(p.ec2)}")
-    nodes = int(r.inputs["scalingConfig"]["desiredSize"])
-    disk = int(r.inputs.get("diskSize") or ROOT_VOLUME_GB)
-    items = [CostItem(f"EC2 {instance_type} x{nodes} ({name})", nodes, p.ec2[instance_type], None),
-             CostItem(f"EBS gp3 root {disk} GB x{nodes} ({name})", nodes,
-                      disk * p.gp3_gb_month / HOURS_PER_MONTH, None)]
-    if name == s.public_nodes.name:  # public subnets: each node gets a public address
-        items.append(_ips(f"{name} nodes", nodes, p, None))
-    return items
-
-
-def _nlb_charges(what: str, annotations: Mapping[str, str], p: RegionPrices, zones: int,
-                 module: str | None) -> list[CostItem]:
-    """An NLB the AWS Load Balancer Controller makes: one subnet per zone."""
-    items = [CostItem(f"NLB for {what}", 1, p.nlb, module)]
-    if annotations.get("service.beta.kubernetes.io/aws-load-balancer-scheme") == "internet-facing":
-        items.append(_ips(f"NLB for {what}", zones, p, module))
-    return items
-
-
-def _alb_charges(resources: list[Res], p: RegionPrices, zones: int) -> list[CostItem]:
-    """One ALB per IngressGroup (an Ingress with no group is a group of its own)."""
-    groups: dict[str, list[Res]] = {}
-    for r in resources:
-        if r.type == INGRESS and _spec(r).get("ingressClassName") == "alb":
-            groups.setdefault(_annotations(r).get(ALB_GROUP) or f"ingress {r.name}", []).append(r)
-    items = []
-    for group, members in groups.items():
-        what = f"ALB for IngressGroup {group} ({len(members)} Ingresses)"
-        module = members[0].module
-        items.append(CostItem(what, 1, p.alb, module))
-        if _annotations(members[0]).get("alb.ingress.kubernetes.io/scheme") == "internet-facing":
-            items.append(_ips(what.split(" (")[0], zones, p, module))
-    return items
-
-
-def _ips(what: str, count: int, p: RegionPrices, module: str | None) -> CostItem:
-    return CostItem(f"public IPv4 x{count}: {what}", count, p.public_ipv4, module)
-
-
-def _chart_load_balancer(values: Mapping[str, Any]) -> Mapping[str, Any] | None:
-    """The chart's Service settings when they ask for a LoadBalancer (ingress-nginx's shape)."""
-    for service in ((values.get("controller") or {}).get("service"), values.get("service")):
-        if isinstance(service, Mapping) and service.get("type") == "LoadBalancer":
-            return service
-    return None
+def _unit(item: Priced, s: LabSettings, p: RegionPrices, today: dt.date) -> float:
+    if item.kind == "control-plane":
+        return p.eks_extended if versions.in_extended_support(s.kubernetes_version, today) else p.eks_standard
+    if item.kind == "ec2":
+        if item.instance_type not in p.ec2:
+            raise PriceError(f"instance type {item.instance_type} ({item.what}): stacks/prices.py has no price "
+                             f"for it in {s.region}; it knows {', '.join(p.ec2)}")
+        return p.ec2[item.instance_type]
+    if item.kind == "ebs":
+        return item.disk_gb * p.gp3_gb_month / HOURS_PER_MONTH
+    return {"nat": p.nat_gateway, "public-ipv4": p.public_ipv4, "alb": p.alb, "nlb": p.nlb}[item.kind]
 
 
 def hourly(items: Iterable[CostItem]) -> float:
@@ -234,43 +118,9 @@ def module_costs(s: LabSettings, items: Iterable[CostItem]) -> dict[str, float]:
     return costs
 
 
-# --- the settings-only path -----------------------------------------------
-
-def settings_resources(s: LabSettings) -> list[Res]:
-    """The resources that bill, as stacks.lab.build registers them (held equal by tests/test_plan.py)."""
-    from components import alb_ingress, nginx_ingress
-    from stacks import lab
-
-    zones = s.availability_zones
-    out = [Res(CLUSTER, s.cluster_name)]
-    for ng in (s.private_nodes, s.public_nodes):
-        out.append(Res(NODE_GROUP, ng.name, {"nodeGroupName": ng.name, "instanceTypes": [ng.instance_type],
-                                             "scalingConfig": {"desiredSize": ng.desired_size}}))
-    for zone in (zones if s.nat_gateways == "perAz" else zones[:1]):
-        out += [Res(NAT_GATEWAY, f"lab-nat-{zone}"), Res(EIP, f"lab-nat-{zone}")]
-    for svc in lab.service_defs(s):
-        if svc.type == "LoadBalancer":
-            out.append(Res(SERVICE, svc.name, {"metadata": {"annotations": svc.annotations},
-                                               "spec": {"type": "LoadBalancer"}}, SERVICES_COMPONENT))
-    if s.modules.alb:
-        group = f"{s.cluster_name}-lab"
-        for ing in lab.alb_ingresses(s):
-            out.append(Res(INGRESS, ing.name, {
-                "metadata": {"annotations": {ALB_GROUP: group, "alb.ingress.kubernetes.io/scheme": "internet-facing"}},
-                "spec": {"ingressClassName": alb_ingress.INGRESS_CLASS}}, "lab:index:LabAlbIngress"))
-    if s.modules.ingress_nginx:
-        n = s.ingress_nginx
-        out.append(Res(RELEASE, "ingress-nginx", {"values": nginx_ingress.chart_values(
-            n.service_type, n.http_node_port, n.https_node_port)}, "lab:index:LabIngressNginx"))
-    if s.modules.traefik:
-        out.append(Res(AWS_LB, "traefik-nlb", {"name": f"{s.cluster_name}-traefik"[:32], "loadBalancerType": "network",
-                                               "internal": False, "subnets": list(zones)}, "lab:index:LabTraefik"))
-    return out
-
-
-def settings_hourly_usd(s: LabSettings, today: dt.date | None = None) -> float | None:
-    """The lab's $/h from its settings alone (a stack output); None for a region the table lacks."""
+def hourly_usd(model: LabModel, today: dt.date | None = None) -> float | None:
+    """The lab's $/h (a stack output); None for a region or instance type the table lacks."""
     try:
-        return round(hourly(cost_items(s, settings_resources(s), today)), 4)
+        return round(hourly(cost_items(model, today)), 4)
     except PriceError:
         return None

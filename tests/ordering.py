@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from stacks.simulate import Graph, Resource
+from labtools.simulate import Graph, Resource
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
 SERVICE = "kubernetes:core/v1:Service"

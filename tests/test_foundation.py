@@ -3,7 +3,7 @@
 import pytest
 
 from components.cluster import NODE_POLICIES
-from stacks.simulate import run_lab, secret_value
+from labtools.simulate import run_lab, secret_value
 
 VPC = "aws:ec2/vpc:Vpc"
 SUBNET = "aws:ec2/subnet:Subnet"

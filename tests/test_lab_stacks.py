@@ -55,7 +55,7 @@ class Project:
         self.dir.mkdir()
         for name in ("lab", "Pulumi.yaml", "Pulumi.dev.yaml", "requirements.txt", "requirements-dev.txt"):
             shutil.copy2(ROOT / name, self.dir / name)
-        for name in ("venv", "stacks", "components", "testapp"):
+        for name in ("venv", "stacks", "components", "labtools", "testapp"):
             (self.dir / name).symlink_to(ROOT / name)
         bin_dir = tmp / "bin"
         bin_dir.mkdir()
@@ -228,5 +228,24 @@ def test_the_ci_workflows_up_command_gives_the_run_its_own_lab(project):
     assert config["lab:clusterName"] == "lab-ci-77-1" and config["aws:region"] == "ap-northeast-2"
     assert json.loads(config["lab:nodePortSourceCidrs"]) == ["203.0.113.9/32"]
     # ...and the program reads them back as the lab's settings:
-    from stacks.identity import identity
+    from labtools.identity import identity
     assert identity("ci-77-1", project.dir) == ("lab-ci-77-1", "ap-northeast-2")
+
+
+# --------------------------------------------------------------------------
+# ./lab reaches every tool without an activated virtualenv
+
+
+def test_audit_and_sweep_through_the_front_door(project):
+    audit = project.lab("audit", "--cluster", "lab-x", "--region", "us-east-1")
+    assert audit.returncode == 0, audit.stderr
+    assert "clean: nothing of cluster lab-x left in us-east-1" in audit.stdout
+    sweep = project.lab("sweep", "--cluster", "lab-x", "--region", "us-east-1", "--yes")
+    assert sweep.returncode == 0 and sweep.stdout.startswith("clean:"), sweep.stderr
+    assert "usage:" in project.lab("sweep", "--help").stdout  # help needs no credentials
+
+
+def test_plan_through_the_front_door(project, tmp_path):
+    result = project.lab("plan", "--json", "--manifests", str(tmp_path / "m"))
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["hourlyCostUsd"] > 0

@@ -6,11 +6,11 @@ import json
 
 import pytest
 
-from components import lb_controller
 from components.lb_controller_policy import POLICY
+from stacks import model
 from tests import ordering
 from tests.chart_values import chart_keys, unknown_keys
-from stacks.simulate import run_lab, run_program
+from labtools.simulate import run_lab, run_program
 
 # sha256 of upstream docs/install/iam_policy.json at v3.5.0, keys sorted, no spaces.
 UPSTREAM_POLICY_SHA256 = "bb9e48240ace4258c78d152ce98175ee6a118f0715faad4ff5a3e394c9d66171"
@@ -144,7 +144,7 @@ def test_release(lab):
 
 def test_release_values_exist_in_the_pinned_chart(lab):
     values = lab.one(ordering.RELEASE, "aws-load-balancer-controller").inputs["values"]
-    keys = chart_keys("aws-load-balancer-controller", lb_controller.CHART.version)
+    keys = chart_keys("aws-load-balancer-controller", model.LB_CONTROLLER_CHART.version)
     assert unknown_keys(values, keys) == []
     # a key renamed or misspelled is caught; free-form maps (defaultTags) are not keys
     assert unknown_keys({"serviceAccount": {"enabled": False}, "defaultTags": {"any": "x"}}, keys) == [

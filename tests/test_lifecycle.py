@@ -11,8 +11,9 @@ import pytest
 from botocore.awsrequest import AWSResponse
 from moto import mock_aws
 
-from stacks import lifecycle
-from stacks.__main__ import main
+from labtools import audit, inventory, sweep
+from labtools import aws as lab_aws
+from labtools.__main__ import main
 
 REGION = "us-east-1"
 CLUSTER = "eks-test"
@@ -53,7 +54,7 @@ def calls(aws, monkeypatch):
     session = boto3.Session(region_name=REGION)
     # before-parameter-build sees the API parameters (before-call sees the wire request).
     session.events.register("before-parameter-build", record)
-    monkeypatch.setattr(lifecycle, "make_session", lambda region: session)
+    monkeypatch.setattr(lab_aws, "make_session", lambda region: session)
     return recorded
 
 
@@ -285,7 +286,7 @@ def audit_cli(*extra: str) -> int:
     ],
 )
 def test_cluster_tag_match_is_exact(tags, expected):
-    assert lifecycle.cluster_tag_match(tags, CLUSTER) == expected
+    assert lab_aws.cluster_tag_match(tags, CLUSTER) == expected
 
 
 # --------------------------------------------------------------------------
@@ -295,7 +296,7 @@ def test_cluster_tag_match_is_exact(tags, expected):
 def test_dry_run_lists_exactly_the_leftovers_and_deletes_nothing(aws, calls, capsys):
     world = build_world(aws)
 
-    found = lifecycle.find_leftovers(lifecycle.Clients.for_region(REGION), CLUSTER)
+    found = inventory.find_leftovers(lab_aws.Clients.for_region(REGION), CLUSTER)
     assert {item.ident for item in found.items()} == set(world.leftovers.values()) | set(world.in_use.values())
 
     calls.clear()
@@ -424,14 +425,14 @@ def test_another_live_cluster_does_not_stop_the_sweep(aws, calls):
 
 def test_poll_gives_up_within_its_budget():
     clock = iter(range(0, 1000, 10))
-    timing = lifecycle.Timing(budget_s=30, interval_s=10, sleep=lambda s: None, clock=lambda: next(clock))
+    timing = sweep.Timing(budget_s=30, interval_s=10, sleep=lambda s: None, clock=lambda: next(clock))
     lines: list[str] = []
 
     class Out:
         def write(self, text):
             lines.append(text)
 
-    left = lifecycle._poll("load balancer(s) to disappear", lambda: ["arn:lb"], timing, Out())
+    left = sweep._poll("load balancer(s) to disappear", lambda: ["arn:lb"], timing, Out())
 
     assert left == ["arn:lb"]
     text = "".join(lines)
@@ -515,7 +516,7 @@ def test_aws_errors_name_the_operation_without_a_traceback(aws, monkeypatch, cap
 
     session = boto3.Session(region_name=REGION)
     session.events.register("before-call", deny)
-    monkeypatch.setattr(lifecycle, "make_session", lambda region: session)
+    monkeypatch.setattr(lab_aws, "make_session", lambda region: session)
 
     assert audit_cli() == 2
     err = capsys.readouterr().err
@@ -538,7 +539,7 @@ def tag_expiring(session: boto3.Session, stack: str, expires: str | None, projec
 
 @pytest.fixture
 def expiring(aws, calls, monkeypatch):
-    monkeypatch.setattr(lifecycle, "utc_now", lambda: NOW)
+    monkeypatch.setattr(audit, "utc_now", lambda: NOW)
     return {
         "past": tag_expiring(aws, "ci-old", "2026-05-31T18:00:00Z"),
         "future": tag_expiring(aws, "ci-new", "2026-06-02T00:00:00Z"),
@@ -565,8 +566,8 @@ def test_expired_audit_lists_past_and_malformed_by_stack(expiring, capsys):
 def test_expiry_follows_the_injected_now(expiring, aws):
     tagging = aws.client("resourcegroupstaggingapi")
 
-    before = lifecycle.find_expired(tagging, now=datetime(2026, 5, 1, tzinfo=timezone.utc))
-    later = lifecycle.find_expired(tagging, now=datetime(2027, 1, 1, tzinfo=timezone.utc))
+    before = audit.find_expired(tagging, now=datetime(2026, 5, 1, tzinfo=timezone.utc))
+    later = audit.find_expired(tagging, now=datetime(2027, 1, 1, tzinfo=timezone.utc))
 
     assert {f.stack for f in before if f.problem == "expired"} == set()
     assert {f.stack for f in later if f.problem == "expired"} == {"ci-old", "ci-new"}
@@ -574,7 +575,7 @@ def test_expiry_follows_the_injected_now(expiring, aws):
 
 
 def test_expired_audit_is_clean_when_every_lab_is_in_date(aws, calls, monkeypatch, capsys):
-    monkeypatch.setattr(lifecycle, "utc_now", lambda: NOW)
+    monkeypatch.setattr(audit, "utc_now", lambda: NOW)
     tag_expiring(aws, "ci-new", "2026-06-02T00:00:00Z")
 
     assert main(["audit", "--expired", "--region", REGION]) == 0
@@ -593,7 +594,7 @@ def test_expired_audit_is_clean_when_every_lab_is_in_date(aws, calls, monkeypatc
     ],
 )
 def test_parse_expires(raw, expected):
-    assert lifecycle.parse_expires(raw) == expected
+    assert audit.parse_expires(raw) == expected
 
 
 # --------------------------------------------------------------------------
@@ -617,7 +618,7 @@ def test_parse_expires(raw, expected):
     ],
 )
 def test_bad_arguments_fail_early_naming_the_flag(argv, flag, capsys, monkeypatch):
-    monkeypatch.setattr(lifecycle, "make_session", lambda region: pytest.fail("reached AWS"))
+    monkeypatch.setattr(lab_aws, "make_session", lambda region: pytest.fail("reached AWS"))
 
     with pytest.raises(SystemExit) as exc:
         main(argv)

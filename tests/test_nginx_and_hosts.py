@@ -5,9 +5,10 @@ import copy
 import pytest
 
 from components import nginx_ingress
+from stacks import model
 from tests import ordering
 from tests.chart_values import chart_keys, unknown_keys
-from stacks.simulate import run_lab, run_program
+from labtools.simulate import run_lab, run_program
 
 
 @pytest.fixture(scope="module")
@@ -33,13 +34,13 @@ def test_release(lab):
 
 @pytest.mark.parametrize("service_type", ["NodePort", "LoadBalancer"])
 def test_values_exist_in_the_pinned_chart(service_type):
-    keys = chart_keys("ingress-nginx", nginx_ingress.CHART.version)
+    keys = chart_keys("ingress-nginx", model.INGRESS_NGINX_CHART.version)
     values = nginx_ingress.chart_values(service_type, 30080, 30443)
     assert unknown_keys(values, keys) == []
 
 
 def test_a_key_the_chart_does_not_read_is_caught():
-    keys = chart_keys("ingress-nginx", nginx_ingress.CHART.version)
+    keys = chart_keys("ingress-nginx", model.INGRESS_NGINX_CHART.version)
     assert unknown_keys({"controller": {"service": {"nodePort": {"http": 30080}}}}, keys) == [
         "controller.service.nodePort.http"]
 

@@ -1,6 +1,7 @@
-"""`python -m stacks plan`: the offline plan, its cost and time models, and the outputs they feed."""
+"""`./lab plan`: the offline plan, the lab model's cost and time, and the outputs they feed."""
 
 import dataclasses
+from collections import Counter
 import datetime as dt
 import io
 import json
@@ -11,9 +12,11 @@ from types import SimpleNamespace
 import pytest
 import yaml
 
-from stacks import estimates, plan, prices
-from stacks.simulate import ROOT
-from stacks.simulate import run_lab, run_program
+from labtools import manifests, plan, plan_text
+from labtools.simulate import ROOT, run_lab, run_program
+from stacks import estimates, prices
+from stacks.model import lab_model
+from tests.graph_checks import billed, graph_nodes
 
 LB = "aws:lb/loadBalancer:LoadBalancer"
 TODAY = dt.datetime.now(dt.timezone.utc).date()
@@ -21,11 +24,11 @@ TODAY = dt.datetime.now(dt.timezone.utc).date()
 
 def settings_for(overrides=None):
     graph = run_lab(overrides)
-    return graph, plan_settings(overrides)
+    return graph, lab_model(plan_settings(overrides))
 
 
 def plan_settings(overrides=None):
-    from stacks.simulate import as_pulumi_passes, stack_config
+    from labtools.simulate import as_pulumi_passes, stack_config
     from stacks.settings import load
 
     config = as_pulumi_passes({**stack_config(), **(overrides or {})})
@@ -34,8 +37,8 @@ def plan_settings(overrides=None):
 
 
 def report_of(overrides=None):
-    graph, s = settings_for(overrides)
-    return graph, s, plan.build_report(graph, s, TODAY)
+    graph, model = settings_for(overrides)
+    return graph, model, plan.build_report(graph, model, TODAY)
 
 
 @pytest.fixture(scope="module")
@@ -81,14 +84,14 @@ def test_secrets_never_reach_the_files(written):
     folder, _, _ = written
     assert not [p.name for p in folder.glob("*") if "PRIVATE KEY" in p.read_text()]
     secret = yaml.safe_load((folder / "secret-traefik-lab-tls.yaml").read_text())
-    assert secret["stringData"] == {"tls.crt": plan.REDACTED, "tls.key": plan.REDACTED}
+    assert secret["stringData"] == {"tls.crt": manifests.REDACTED, "tls.key": manifests.REDACTED}
 
 
 def test_stale_files_of_a_module_turned_off_go_but_others_stay(tmp_path):
     (tmp_path / "notes.yaml").write_text("mine: true\n")
-    plan.write_manifests(run_lab(), tmp_path, "dev")
+    manifests.write_manifests(run_lab(), tmp_path, "dev")
     assert (tmp_path / "ingress-traefik-ingress.yaml").exists()
-    plan.write_manifests(run_lab({"lab:modules": {"traefik": False}}), tmp_path, "dev")
+    manifests.write_manifests(run_lab({"lab:modules": {"traefik": False}}), tmp_path, "dev")
     assert not (tmp_path / "ingress-traefik-ingress.yaml").exists()
     assert (tmp_path / "notes.yaml").exists()
 
@@ -97,14 +100,14 @@ def test_colliding_names_get_the_namespace():
     objs = [{"kind": "Service", "metadata": {"name": "x", "namespace": "a"}},
             {"kind": "Service", "metadata": {"name": "x", "namespace": "b"}},
             {"kind": "Namespace", "metadata": {"name": "x"}}]
-    assert plan.manifest_names(objs) == ["service-a-x.yaml", "service-b-x.yaml", "namespace-x.yaml"]
+    assert manifests.manifest_names(objs) == ["service-a-x.yaml", "service-b-x.yaml", "namespace-x.yaml"]
 
 
 def test_every_resource_is_in_the_tree(default):
     graph, _, _ = default
     out = io.StringIO()
     report = {**default[2], "manifests": {"dir": "/x", "files": []}}
-    plan.print_report(report, graph, out)
+    plan_text.print_report(report, graph, out)
     text = out.getvalue()
     tree = text.split("Counts by type")[0]
     for r in graph.resources:
@@ -156,16 +159,23 @@ def test_nginx_as_load_balancer_adds_one_nlb(default):
 
 
 def test_extended_support_prices_the_control_plane_six_times():
-    s = plan_settings({"lab:kubernetesVersion": "1.33", "lab:allowExtendedSupport": True})
-    (eks,) = [i for i in prices.cost_items(s, prices.settings_resources(s)) if i.what.startswith("EKS")]
+    model = lab_model(plan_settings({"lab:kubernetesVersion": "1.33", "lab:allowExtendedSupport": True}))
+    (eks,) = [i for i in prices.cost_items(model) if i.what.startswith("EKS")]
     assert eks.unit_usd_hour == 0.60 and "extended" in eks.what
 
 
 def test_a_region_without_prices_says_which_regions_the_table_covers():
-    s = dataclasses.replace(plan_settings(), region="eu-west-1")
+    model = lab_model(dataclasses.replace(plan_settings(), region="eu-west-1"))
     with pytest.raises(prices.PriceError, match="ap-northeast-2, us-east-1"):
-        prices.cost_items(s, prices.settings_resources(s))
-    assert prices.settings_hourly_usd(s) is None
+        prices.cost_items(model)
+    assert prices.hourly_usd(model) is None
+
+
+def test_an_instance_type_without_a_price_is_named():
+    model = lab_model(plan_settings({"lab:privateNodeGroup": {"instanceType": "m5.large", "desiredSize": 2,
+                                                              "minSize": 2, "maxSize": 3}}))
+    with pytest.raises(prices.PriceError, match="instance type m5.large .*ng-private.* it knows t3.small"):
+        prices.cost_items(model)
 
 
 # --- time -----------------------------------------------------------------
@@ -187,7 +197,7 @@ def test_adding_an_edge_changes_the_critical_chain(default):
     nlb = graph.one(LB)
     slow = graph.one("kubernetes:networking.k8s.io/v1:Ingress", "alb-host-ingress")
     nlb.deps = [*nlb.deps, slow.urn]  # the Traefik NLB now waits for the ALB
-    minutes, steps = estimates.critical_path(plan.nodes(graph))
+    minutes, steps = estimates.critical_path(graph_nodes(graph))
     names = [s.name for s in steps]
     assert names[names.index("alb-host-ingress") + 1] == "traefik-nlb"
     assert minutes == pytest.approx(report["provisionMinutes"] + 3.0 + estimates.SECONDS, abs=0.1)
@@ -200,7 +210,7 @@ def test_every_type_of_the_lab_has_a_documented_time(default):
     assert all(reason for _, reason in estimates.MINUTES.values())
 
 
-# --- the outputs: settings-level figures equal the plan's -----------------
+# --- the lab model against the program it describes ----------------------
 
 COMBOS = {
     "default": None,
@@ -219,17 +229,26 @@ COMBOS = {
 
 
 @pytest.mark.parametrize("overrides", COMBOS.values(), ids=COMBOS.keys())
-def test_stack_outputs_equal_the_plan(overrides):
-    graph, s, report = report_of(overrides)
+def test_the_model_bills_what_the_program_registers(overrides):
+    graph, model, report = report_of(overrides)
     assert graph.outputs["estimatedHourlyCostUsd"] == pytest.approx(report["hourlyCostUsd"], abs=1e-4)
-    assert graph.outputs["estimatedProvisionMinutes"] == pytest.approx(report["provisionMinutes"], abs=1e-9)
-    # item by item, not only the totals
-    from_settings = sorted((i.what, i.module, round(i.usd_hour, 6))
-                           for i in prices.cost_items(s, prices.settings_resources(s), TODAY))
-    assert from_settings == sorted((i["what"], i["module"], round(i["usdHour"], 6)) for i in report["costItems"])
-    graph_chain = [x["type"] for x in report["criticalPath"]]
-    settings_chain = [x.type for x in estimates.critical_path(estimates.settings_nodes(s))[1]]
-    assert settings_chain == graph_chain
+    assert Counter((i.kind, i.quantity) for i in model.priced) == billed(graph)
+
+
+@pytest.mark.parametrize("overrides", COMBOS.values(), ids=COMBOS.keys())
+def test_the_models_longest_chain_is_the_programs(overrides):
+    graph, model, report = report_of(overrides)
+    assert graph.outputs["estimatedProvisionMinutes"] == report["provisionMinutes"]
+    program_minutes, program_chain = estimates.critical_path(graph_nodes(graph))
+    assert [(x["type"], x["name"]) for x in report["criticalPath"]] == [(x.type, x.name) for x in program_chain]
+    assert report["provisionMinutes"] == pytest.approx(program_minutes, abs=0.05)
+
+
+def test_a_billable_resource_the_model_misses_is_caught(default):
+    graph, model, _ = default
+    broken = dataclasses.replace(graph, resources=[r for r in graph.resources
+                                                   if r.type != "aws:lb/loadBalancer:LoadBalancer"])
+    assert Counter((i.kind, i.quantity) for i in model.priced) != billed(broken)
 
 
 def test_perAz_nat_and_bigger_groups_cost_more(default):
@@ -271,7 +290,7 @@ def test_nginx_path_through_its_nlb():
 
 
 def _cli(*args, cwd=ROOT):
-    return subprocess.run([sys.executable, "-m", "stacks", "plan", *args], cwd=cwd,
+    return subprocess.run([sys.executable, "-m", "labtools", "plan", *args], cwd=cwd,
                           capture_output=True, text=True, timeout=120)
 
 
@@ -287,8 +306,8 @@ def test_the_command_as_a_user_runs_it(tmp_path):
 
 
 def test_bad_setting_exits_2_with_the_settings_message(tmp_path, monkeypatch, capsys):
-    from stacks import simulate
-    from stacks.__main__ import main
+    from labtools import simulate
+    from labtools.__main__ import main
 
     _, error = run_program({"lab:nodePort": 5})
     (tmp_path / "Pulumi.bad.yaml").write_text((ROOT / "Pulumi.dev.yaml").read_text() + "  lab:nodePort: 5\n")

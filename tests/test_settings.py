@@ -7,7 +7,7 @@ import pytest
 from stacks import versions
 from stacks.config_reader import SettingsError
 from stacks.settings import load
-from stacks.simulate import run_program
+from labtools.simulate import run_program
 
 NOW = dt.datetime(2026, 11, 21, 12, 0, tzinfo=dt.timezone.utc)
 

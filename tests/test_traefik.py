@@ -3,9 +3,10 @@
 import pytest
 
 from components import traefik
+from stacks import model
 from tests import ordering
 from tests.chart_values import chart_keys, unknown_keys
-from stacks.simulate import run_lab, run_program, secret_value
+from labtools.simulate import run_lab, run_program, secret_value
 
 LB = "aws:lb/loadBalancer:LoadBalancer"
 TG = "aws:lb/targetGroup:TargetGroup"
@@ -33,7 +34,7 @@ def test_release(lab):
 
 
 def test_values_exist_in_the_pinned_chart():
-    keys = chart_keys("traefik", traefik.CHART.version)
+    keys = chart_keys("traefik", model.TRAEFIK_CHART.version)
     assert unknown_keys(traefik.chart_values(30880, 30843), keys) == []
     # the keys chart 40 and 39 renamed: caught
     old = {"service": {"type": "NodePort"}, "ports": {"websecure": {"tls": {"enabled": True}}}}

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from components import nginx_ingress
-from stacks.simulate import Resource, run_lab
+from labtools.simulate import run_lab
 from tests import ordering, webhooks
 
 MODULE_SETS = [

@@ -34,8 +34,8 @@ PINNED = {
 # Teardown steps, recognised by what they run or use.
 TEARDOWN = {
     "destroy": "./lab destroy",
-    "sweep": "python -m stacks sweep",
-    "audit": "python -m stacks audit",
+    "sweep": "./lab sweep",
+    "audit": "./lab audit",
     "stack rm": "pulumi stack rm",
     "upload": "actions/upload-artifact",
 }
@@ -222,7 +222,7 @@ def check_isolation(workflow: dict) -> list[str]:
             problems.append(f"the up step does not set {needle.split('=')[0]} for this run")
     if not any("LAB_SOURCE_CIDR=" in str(st.get("run")) for st in job.get("steps", [])):
         problems.append("no step learns the runner's address (LAB_SOURCE_CIDR)")
-    for needle in ("stacks sweep", "stacks audit"):
+    for needle in ("./lab sweep", "./lab audit"):
         for i in find_steps(job, needle):
             run = str(job["steps"][i].get("run"))
             if '--cluster "$LAB_CLUSTER"' not in run or '--region "$AWS_REGION"' not in run:
@@ -238,7 +238,7 @@ def check_one_region(workflow: dict) -> list[str]:
     for name, job in workflow.get("jobs", {}).items():
         steps = job.get("steps", [])
         setter = [i for i, st in enumerate(steps)
-                  if "python -m stacks identity" in str(st.get("run")) and "AWS_REGION=" in str(st.get("run"))]
+                  if "python -m labtools identity" in str(st.get("run")) and "AWS_REGION=" in str(st.get("run"))]
         users = [i for i, st in enumerate(steps) if "AWS_REGION" in str(st.get("with", "")) + str(st.get("run", ""))
                  and i not in setter]
         if not setter or (users and min(users) < setter[0]):
@@ -385,8 +385,8 @@ def step_key(needle: str, key: str, value) -> Callable[[dict], None]:
 
 BROKEN = {
     "destroy without always": (drop_if("./lab destroy"), check_teardown_always, "destroy: step"),
-    "sweep without always": (step_key("stacks sweep", "if", "env.CLUSTER != ''"), check_teardown_always, "sweep:"),
-    "audit without always": (drop_if("stacks audit"), check_teardown_always, "audit:"),
+    "sweep without always": (step_key("./lab sweep", "if", "env.CLUSTER != ''"), check_teardown_always, "sweep:"),
+    "audit without always": (drop_if("./lab audit"), check_teardown_always, "audit:"),
     "stack rm without always": (
         step_key("pulumi stack rm", "if", "success()"),
         check_teardown_always,
@@ -394,7 +394,7 @@ BROKEN = {
     ),
     "upload without always": (drop_if("actions/upload-artifact"), check_teardown_always, "upload:"),
     "no sweep at all": (
-        lambda wf: wf["jobs"]["lab"]["steps"].pop(find_steps(wf["jobs"]["lab"], "stacks sweep")[0]),
+        lambda wf: wf["jobs"]["lab"]["steps"].pop(find_steps(wf["jobs"]["lab"], "./lab sweep")[0]),
         check_teardown_always,
         "sweep: no step",
     ),
@@ -425,9 +425,9 @@ BROKEN = {
         "lab:clusterName",
     ),
     "sweep of dev's cluster": (
-        step_key("stacks sweep", "run", 'python -m stacks sweep --cluster eks-test --region "$LAB_REGION" --yes'),
+        step_key("./lab sweep", "run", './lab sweep --cluster eks-test --region "$AWS_REGION" --yes'),
         check_isolation,
-        "stacks sweep",
+        "./lab sweep",
     ),
     "region from a variable": (
         set_key(["env", "AWS_REGION"], "${{ vars.AWS_REGION || 'ap-northeast-2' }}"),
@@ -436,7 +436,7 @@ BROKEN = {
     ),
     "guard without the region": (
         lambda wf: wf["jobs"]["teardown-guard"]["steps"].pop(
-            find_steps(wf["jobs"]["teardown-guard"], "stacks identity")[0]),
+            find_steps(wf["jobs"]["teardown-guard"], "labtools identity")[0]),
         check_one_region,
         "job teardown-guard",
     ),

@@ -15,7 +15,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from stacks.simulate import Graph, Resource, plain
+from labtools.simulate import Graph, Resource, plain
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
 RECORDS = Path(__file__).resolve().parent / "chart_webhooks"

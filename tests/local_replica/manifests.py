@@ -1,6 +1,6 @@
 """The lab's Services and Ingresses and its outputs contract, from the program itself.
 
-The program runs under the simulated cloud (stacks/simulate.py); the replica
+The program runs under the simulated cloud (labtools/simulate.py); the replica
 renders its data path from these objects, and its expectations come from the
 program's own `entrypoints` output. A fault case mutates the objects, never the
 expectations, so the smoke suite must notice the difference.
@@ -12,7 +12,7 @@ import copy
 from functools import lru_cache
 from typing import Any
 
-from stacks.simulate import Graph, run_lab
+from labtools.simulate import Graph, run_lab
 
 
 @lru_cache(maxsize=1)

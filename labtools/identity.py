@@ -1,4 +1,4 @@
-"""`python -m stacks identity --stack NAME`: the cluster and region a stack's settings give.
+"""`python -m labtools identity --stack NAME`: the cluster and region a stack's settings give.
 
 `./lab destroy` sweeps what the controllers left for the lab's cluster. After an
 `up` that stopped midway the stack has no outputs yet, but its settings file

@@ -3,7 +3,7 @@
 `run_lab()` reads Pulumi.<stack>.yaml (as the CLI would hand it to the
 program), applies overrides, runs `stacks.lab.main()` against a mock monitor,
 and returns a `Graph`: every registered resource with its inputs, parent and
-dependency edges, plus the stack outputs. The offline plan (`python -m stacks
+dependency edges, plus the stack outputs. The offline plan (`python -m labtools
 plan`) and the test suite both stand on it; the mocks answer with values of the
 right shape (ARNs, DNS names, a kubeconfig), never real ones.
 

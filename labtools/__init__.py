@@ -1,0 +1,8 @@
+"""The tools beside the lab's program: the simulated cloud, the offline plan, the
+sweeper and the leak audit. They import the program (stacks, components); the
+program never imports them. Run them with `./lab plan|sweep|audit` (or
+`python -m labtools COMMAND`)."""
+
+
+class UsageError(Exception):
+    """A bad combination of arguments that argparse alone cannot express."""

@@ -1,0 +1,103 @@
+"""The offline plan as text: resource tree, counts, costs, time, packet paths."""
+
+from __future__ import annotations
+
+from typing import Any, TextIO
+
+from labtools.simulate import Graph, Resource
+
+WIDTH = 100
+COMPONENT_PREFIX = "lab:index:"
+
+
+def print_report(report: dict[str, Any], graph: Graph, out: TextIO) -> None:
+    def p(line: str = "") -> None:
+        print(line, file=out)
+
+    p(f"Plan of stack {report['stack']} in {report['region']}: simulated offline, nothing was created.")
+    p()
+    _print_tree(graph, p)
+    _print_counts(report["counts"], p)
+    m = report["manifests"]
+    p(f"Kubernetes objects and Helm values: {len(m['files'])} files in {m['dir']}")
+    p("  (Secrets redacted; IDs and ARNs in them are the simulation's placeholders)")
+    p()
+    _print_costs(report, p)
+    _print_time(report, p)
+    p("Packet paths (entry points of the stack output `entrypoints`)")
+    for name, text in report["entrypoints"].items():
+        for i, line in enumerate(text.splitlines()):
+            p(_wrap(line, f"  {name + ':' if i == 0 else '':<16}"))
+
+
+def _wrap(path: str, head: str) -> str:
+    """A packet path folded at arrows to fit WIDTH columns."""
+    lines, line = [], head
+    for i, step in enumerate(path.split(" -> ")):
+        piece = step if i == 0 else f" -> {step}"
+        if len(line) + len(piece) > WIDTH and line.strip():
+            lines.append(line)
+            line = " " * (len(head) + 2) + piece.lstrip()
+        else:
+            line += piece
+    return "\n".join([*lines, line])
+
+
+def _print_tree(graph: Graph, p) -> None:
+    p(f"Resources ({len(graph.resources)}) by component")
+    components = [r for r in graph.resources if r.type.startswith(COMPONENT_PREFIX)]
+    top = [r for r in graph.resources if r.parent not in {x.urn for x in graph.resources}
+           and not r.type.startswith(COMPONENT_PREFIX)]
+    for c in components:
+        inside = _descendants(graph, c)
+        p(f"  {c.type} {c.name} ({len(inside)})")
+        for r in inside:
+            p(f"    {r.name:<36} {r.type}")
+    if top:
+        p(f"  (top level) ({len(top)})")
+        for r in top:
+            p(f"    {r.name:<36} {r.type}")
+    p()
+
+
+def _descendants(graph: Graph, parent: Resource) -> list[Resource]:
+    found = []
+    for child in graph.children(parent):
+        found += [child, *_descendants(graph, child)]
+    return found
+
+
+def _print_counts(counts: dict[str, int], p) -> None:
+    p("Counts by type")
+    for type_, n in counts.items():
+        p(f"  {n:>3}  {type_}")
+    p()
+
+
+def _print_costs(report: dict[str, Any], p) -> None:
+    p(f"Estimated cost in {report['region']} (on-demand list prices as of {report['pricesAsOf']},"
+      " stacks/prices.py;")
+    p("  without data transfer and LCU/NLCU usage: check the AWS pricing pages)")
+    if report["hourlyCostUsd"] is None:
+        p(f"  not estimated: {report['costError']}")
+        p()
+        return
+    p(f"  {'item':<62} {'$/hour':>9}  module")
+    for i in report["costItems"]:
+        p(f"  {i['what'][:62]:<62} {i['usdHour']:>9.4f}  {i['module'] or '-'}")
+    p(f"  {'total':<62} {report['hourlyCostUsd']:>9.4f}  = ${report['dailyCostUsd']:.2f} a day")
+    p("  by module (those on; off ones cost nothing):")
+    for k, v in report["moduleCostsUsd"].items():
+        p(f"    {k:<24} ${v:.4f}/h")
+    p()
+
+
+def _print_time(report: dict[str, Any], p) -> None:
+    p(f"Estimated time to a ready lab: ~{report['provisionMinutes']:.0f} min (longest dependency chain;"
+      " typical figures,")
+    p("  not guarantees: stacks/estimates.py)")
+    total = 0.0
+    for step in report["criticalPath"]:
+        total += step["minutes"]
+        p(f"  {total:>5.1f} min  +{step['minutes']:<4.1f} {step['name']:<30} {step['type']}")
+    p()

@@ -1,0 +1,110 @@
+"""The parts of the lab model that components take as arguments: plain data, no Pulumi."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# A node group is as the settings give it; components take it under this name.
+from stacks.settings.types import NodeGroupSettings as NodeGroup  # noqa: F401
+
+APPS = ["app1", "app2"]
+APP_NAMESPACE = "default"  # the posts' namespace for the app and its Services
+SERVICE_PORT = 3000
+CONTAINER_PORT = 8080
+
+
+@dataclass(frozen=True)
+class PinnedChart:
+    name: str
+    version: str
+    repo: str
+
+
+@dataclass
+class ServiceDef:
+    """One Service; `app` is the pod label it selects (none for ExternalName)."""
+
+    name: str
+    type: str  # ClusterIP | NodePort | LoadBalancer | ExternalName
+    app: str | None = None
+    port: int = SERVICE_PORT
+    target_port: int | str = CONTAINER_PORT
+    node_port: int | None = None
+    external_traffic_policy: str | None = None
+    external_name: str | None = None
+    port_name: str | None = "http"
+    load_balancer_class: str | None = None
+    annotations: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class AlbPath:
+    path: str
+    path_type: str  # Prefix | Exact
+    service: str
+    port: int
+
+
+@dataclass
+class AlbRule:
+    host: str | None
+    """None: the rule for every other host (the default)."""
+    paths: list[AlbPath]
+
+
+@dataclass
+class AlbIngressDef:
+    name: str
+    rules: list[AlbRule]
+    group_order: int
+
+
+@dataclass(frozen=True)
+class AlbGroup:
+    """Every ALB Ingress joins one IngressGroup: one ALB (and one hourly charge) for all."""
+
+    group_name: str
+    load_balancer_name: str
+    ingresses: list[AlbIngressDef]
+
+
+@dataclass
+class NginxRoute:
+    prefix: str  # /v1
+    service: str
+    port: int
+
+
+@dataclass(frozen=True)
+class Nginx:
+    service_type: str
+    http_node_port: int
+    https_node_port: int
+    routes: list[NginxRoute]
+
+
+@dataclass
+class TraefikBackend:
+    service: str  # my-app-service, admin-service
+    app: str
+    host: str
+    path: str
+
+
+@dataclass(frozen=True)
+class Traefik:
+    web_node_port: int
+    websecure_node_port: int
+    backends: list[TraefikBackend]
+    nlb_name: str
+
+
+@dataclass(frozen=True)
+class Release:
+    chart: PinnedChart
+    namespace: str
+    module: str
+
+    @property
+    def name(self) -> str:
+        return self.chart.name  # release name = chart name: the chart's objects get their documented names
