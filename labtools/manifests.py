@@ -12,6 +12,7 @@ from typing import Any
 
 import yaml
 
+from labtools import UsageError
 from labtools.simulate import Graph, Resource, plain, secret_value
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
@@ -62,24 +63,30 @@ def manifest_names(objs: list[dict[str, Any]]) -> list[str]:
             if seen[short(o)] > 1 else f"{short(o)}.yaml" for o in objs]
 
 
+def _ours(path: Path) -> bool:
+    with path.open() as f:
+        return f.readline().startswith(MARKER)
+
+
 def write_manifests(graph: Graph, folder: Path, stack: str) -> list[Path]:
-    folder.mkdir(parents=True, exist_ok=True)
-    for old in folder.glob("*.yaml"):  # a module turned off must not leave its files behind
-        with old.open() as f:
-            if f.readline().startswith(MARKER):
-                old.unlink()
+    """Write every file, after making sure none would replace a file the plan did not write."""
     header = f"{MARKER} for stack {stack}, from the simulated cloud (nothing created).\n"
     objs = [manifest(r) for r in graph.k8s_objects()]
-    written = []
-    for name, obj in zip(manifest_names(objs), objs):
-        written.append(_write(folder / name, header, obj))
+    files = {folder / name: (header, obj) for name, obj in zip(manifest_names(objs), objs)}
     for r in graph.of_type(RELEASE):
         i = r.inputs
         repo = (i.get("repositoryOpts") or {}).get("repo", "?")
         head = header + f"# chart {i.get('chart')}, version {i.get('version')}, repo {repo}\n"
-        written.append(_write(folder / f"helm-{i.get('name', r.name)}-values.yaml", head,
-                              plain(redact(i.get("values") or {}))))
-    return written
+        files[folder / f"helm-{i.get('name', r.name)}-values.yaml"] = (head, plain(redact(i.get("values") or {})))
+    theirs = sorted(p.name for p in files if p.exists() and not _ours(p))
+    if theirs:
+        raise UsageError(f"argument --manifests: {folder} holds files the plan did not write and would replace "
+                         f"({', '.join(theirs)}); choose another folder")
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.glob("*.yaml"):  # a module turned off must not leave its files behind
+        if _ours(old):
+            old.unlink()
+    return [_write(path, head, obj) for path, (head, obj) in files.items()]
 
 
 def _write(path: Path, header: str, obj: Any) -> Path:

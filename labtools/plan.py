@@ -26,7 +26,7 @@ from labtools.manifests import write_manifests
 from labtools.packet_paths import packet_paths
 from labtools.plan_text import COMPONENT_PREFIX, print_report
 from labtools.simulate import Graph, Resource, as_pulumi_passes, run_program, stack_config
-from stacks import estimates, prices
+from stacks import estimates, fit, prices
 from stacks.config_reader import NAMESPACE
 from stacks.model import LabModel, lab_model
 from stacks.settings import LabSettings, load
@@ -69,7 +69,7 @@ def run(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None 
 
 
 def _check_stack(stack: str) -> None:
-    root = simulate.ROOT  # looked up here: tests point it at a folder of their own
+    root = simulate.settings_dir()
     if not (root / f"Pulumi.{stack}.yaml").is_file():
         known = sorted(p.name[len("Pulumi."):-len(".yaml")] for p in root.glob("Pulumi.*.yaml"))
         raise UsageError(f"argument --stack: no Pulumi.{stack}.yaml in {root}; "
@@ -113,9 +113,19 @@ def build_report(graph: Graph, model: LabModel, today: dt.date) -> dict[str, Any
     minutes, steps = estimates.critical_path(estimates.model_nodes(model))
     report["provisionMinutes"] = round(minutes, 1)
     report["criticalPath"] = [{"type": x.type, "name": x.name, "minutes": x.minutes} for x in steps]
+    report["pods"] = pods_report(model)
     report["entrypoints"] = {name: "\n".join(" -> ".join(p) for p in paths)
                              for name, paths in packet_paths(graph, s).items()}
     return report
+
+
+def pods_report(model: LabModel) -> dict[str, Any]:
+    """Pods per node group under the VPC CNI's limits, and the pods that may run anywhere."""
+    groups = fit.group_pods(model)
+    shared = fit.shared_pods(model)
+    return {"groups": [{"name": g.name, "nodes": g.nodes, "instanceType": g.instance_type, "capacity": g.capacity,
+                        "daemonsets": g.daemonsets, "apps": g.apps, "free": g.free} for g in groups],
+            "shared": shared, "freeAfterShared": sum(g.free for g in groups) - sum(shared.values())}
 
 
 def cost_report(model: LabModel, today: dt.date) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from typing import Any, TextIO
 
 from labtools.simulate import Graph, Resource
@@ -24,6 +25,7 @@ def print_report(report: dict[str, Any], graph: Graph, out: TextIO) -> None:
     p()
     _print_costs(report, p)
     _print_time(report, p)
+    _print_pods(report["pods"], p)
     p("Packet paths (entry points of the stack output `entrypoints`)")
     for name, text in report["entrypoints"].items():
         for i, line in enumerate(text.splitlines()):
@@ -89,6 +91,18 @@ def _print_costs(report: dict[str, Any], p) -> None:
     p("  by module (those on; off ones cost nothing):")
     for k, v in report["moduleCostsUsd"].items():
         p(f"    {k:<24} ${v:.4f}/h")
+    p()
+
+
+def _print_pods(pods: dict[str, Any], p) -> None:
+    p("Pods per node group (max pods per node under the VPC CNI; stacks/capacity.py)")
+    p(f"  {'node group':<12} {'nodes':>5}  {'type':<10} {'pods':>5} {'DaemonSets':>10} {'apps':>5} {'free':>5}")
+    for g in pods["groups"]:
+        p(f"  {g['name']:<12} {g['nodes']:>5}  {g['instanceType']:<10} {g['capacity']:>5} {g['daemonsets']:>10} "
+          f"{g['apps']:>5} {g['free']:>5}")
+    shared = ", ".join(f"{n} {name}" for name, n in pods["shared"].items())
+    for line in textwrap.wrap(f"on any node: {shared}; free after them: {pods['freeAfterShared']}", WIDTH - 4):
+        p(f"  {line}")
     p()
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
@@ -27,14 +28,22 @@ from pulumi.runtime import mocks, rpc
 from pulumi.runtime.proto import resource_pb2
 from pulumi.runtime.sync_await import _sync_await
 
+from labtools.mocks import LabMocks
+
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def settings_dir() -> Path:
+    """Where the Pulumi.<stack>.yaml files are: the project, or LAB_SETTINGS_DIR (the tests
+    point it at their own copy, so that they never read a user's changed settings)."""
+    return Path(os.environ.get("LAB_SETTINGS_DIR") or ROOT)
 STACK_TYPE = "pulumi:pulumi:Stack"
 K8S_PREFIX = "kubernetes:"
 
 
 def stack_config(stack: str = "dev") -> dict[str, Any]:
     """The stack file's config, keys as written (`lab:clusterName`), values as YAML gave them."""
-    data = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text()) or {}
+    data = yaml.safe_load((settings_dir() / f"Pulumi.{stack}.yaml").read_text()) or {}
     return dict(data.get("config") or {})
 
 
@@ -142,62 +151,6 @@ class Graph:
         return (r for r in self.resources if r.parent == parent.urn)
 
 
-class LabMocks(pulumi.runtime.Mocks):
-    """Outputs that the real providers would compute, in the shapes the program reads."""
-
-    def new_resource(self, args: pulumi.runtime.MockResourceArgs):
-        outs = dict(args.inputs)
-        name = args.name
-        if args.typ.startswith("aws:"):
-            outs.setdefault("arn", f"arn:aws:mock:ap-northeast-2:123456789012:{args.typ.split(':')[-1]}/{name}")
-        if args.typ == "eks:index:Cluster":
-            issuer = f"oidc.eks.ap-northeast-2.amazonaws.com/id/{name.upper()}0123456789"
-            outs.update(
-                kubeconfigJson=json.dumps({"apiVersion": "v1", "kind": "Config", "clusters": [
-                    {"name": name, "cluster": {"server": "https://mock.eks.local"}}]}),
-                oidcProviderArn=f"arn:aws:iam::123456789012:oidc-provider/{issuer}",
-                oidcIssuer=issuer,
-                clusterSecurityGroupId="sg-eks-cluster",
-            )
-        elif args.typ == "aws:iam/role:Role":
-            outs["arn"] = f"arn:aws:iam::123456789012:role/{name}"
-            outs.setdefault("name", name)
-        elif args.typ.startswith("tls:"):
-            outs.update(certPem=f"-----BEGIN CERTIFICATE-----\nMOCK {name}\n-----END CERTIFICATE-----\n",
-                        privateKeyPem=f"-----BEGIN PRIVATE KEY-----\nMOCK {name}\n-----END PRIVATE KEY-----\n",
-                        certRequestPem="MOCK CSR")
-        elif args.typ == "aws:iam/policy:Policy":
-            outs["arn"] = f"arn:aws:iam::123456789012:policy/{name}"
-        elif args.typ.startswith("aws:lb/loadBalancer"):
-            outs["dnsName"] = f"{name}-0123456789.elb.ap-northeast-2.amazonaws.com"
-            outs["arn"] = f"arn:aws:elasticloadbalancing:ap-northeast-2:123456789012:loadbalancer/net/{name}/abc"
-        elif args.typ == "kubernetes:core/v1:Service":
-            spec = outs.get("spec") or {}
-            if spec.get("type") == "LoadBalancer" or args.resource_id:  # made here, or read (Service.get)
-                svc = outs.get("metadata", {}).get("name", name)
-                outs["status"] = {"loadBalancer": {"ingress": [
-                    {"hostname": f"k8s-{svc}-0123456789.elb.ap-northeast-2.amazonaws.com"}]}}
-        elif args.typ == "kubernetes:networking.k8s.io/v1:Ingress":
-            ing = outs.get("metadata", {}).get("name", name)
-            outs["status"] = {"loadBalancer": {"ingress": [
-                {"hostname": f"k8s-{ing}-0123456789.ap-northeast-2.elb.amazonaws.com"}]}}
-        elif args.typ == "kubernetes:helm.sh/v3:Release":
-            outs["status"] = {"name": outs.get("name", name), "namespace": outs.get("namespace", "default"),
-                              "status": "deployed", "version": outs.get("version", "")}
-        return f"{name}-id", outs
-
-    def call(self, args: pulumi.runtime.MockCallArgs):
-        if args.token == "aws:eks/getNodeGroup:getNodeGroup":
-            ng = args.args["nodeGroupName"]
-            return {"clusterName": args.args["clusterName"], "nodeGroupName": ng,
-                    "resources": [{"autoscalingGroups": [{"name": f"eks-{ng}-asg"}], "remoteAccessSecurityGroupId": ""}]}
-        if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
-            return {"accountId": "123456789012", "arn": "arn:aws:iam::123456789012:user/lab", "userId": "x"}
-        if args.token == "aws:index/getPartition:getPartition":
-            return {"partition": "aws", "dnsSuffix": "amazonaws.com"}
-        return {}
-
-
 class RecordingMonitor(mocks.MockMonitor):
     """A mock monitor that keeps each registration's parent and dependency edges."""
 
@@ -246,8 +199,9 @@ def run_program(overrides: dict[str, Any] | None = None, drop: tuple[str, ...] =
 
     config = {k: v for k, v in stack_config(stack).items() if k not in drop}
     config.update(overrides or {})
-    monitor = RecordingMonitor(LabMocks())
-    pulumi.runtime.set_mocks(LabMocks(), project="eks-networking-lab", stack=stack,
+    mocks_ = LabMocks(str(config.get("aws:region") or "ap-northeast-2"))
+    monitor = RecordingMonitor(mocks_)
+    pulumi.runtime.set_mocks(mocks_, project="eks-networking-lab", stack=stack,
                              preview=False, monitor=monitor)
     pulumi.runtime.set_all_config(as_pulumi_passes(config))
 

@@ -6,7 +6,6 @@ import datetime as dt
 
 import pulumi
 import pulumi_aws as aws
-from pulumi.runtime import config as runtime_config
 
 from components.alb_ingress import LabAlbIngress, LabAlbIngressArgs
 from components.cluster import LabCluster, LabClusterArgs
@@ -18,26 +17,8 @@ from components.testapp import LabTestApp, LabTestAppArgs
 from components.traefik import LabTraefik, LabTraefikArgs
 from stacks import outputs
 from stacks.built import Lab
-from stacks.config_reader import NAMESPACE as CONFIG_NAMESPACE, SettingsError
-from stacks.model import APP_NAMESPACE, APPS, LabModel, Release, lab_model
-from stacks.settings import LabSettings, load
-
-
-def raw_config() -> tuple[dict[str, str], str | None]:
-    """Every `lab:` key of the stack's config (without the prefix), and aws:region."""
-    everything = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
-    prefix = f"{CONFIG_NAMESPACE}:"
-    lab = {k[len(prefix):]: v for k, v in everything.items() if k.startswith(prefix)}
-    return lab, everything.get("aws:region")
-
-
-def settings_from_config(now: dt.datetime | None = None) -> LabSettings:
-    lab, region = raw_config()
-    try:
-        return load(lab, region, pulumi.get_stack(), now)
-    except SettingsError as err:
-        # RunError: Pulumi prints the message alone, without a Python traceback.
-        raise pulumi.RunError(str(err)) from None
+from stacks.model import APP_NAMESPACE, APPS, LabModel, Release
+from stacks.preflight import checked_model
 
 
 def principal(arn: str) -> tuple[str, str, str]:
@@ -133,6 +114,6 @@ def release_of(model: LabModel, module: str) -> Release:
 
 def main(now: dt.datetime | None = None) -> Lab:
     """The whole program: validated settings -> the lab -> the outputs contract."""
-    lab = build(lab_model(settings_from_config(now)))
+    lab = build(checked_model(now))
     outputs.export(lab)
     return lab

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from stacks import entrypoints
+from stacks import entrypoints, names
 from stacks.model_types import (APP_NAMESPACE, APPS, SERVICE_PORT, AlbGroup, AlbIngressDef, AlbPath, AlbRule, Nginx,
                                 NginxRoute, NodeGroup, PinnedChart, Release, ServiceDef, Traefik, TraefikBackend)
 from stacks.settings import LabSettings
@@ -74,17 +74,21 @@ class LabModel:
 def lab_model(s: LabSettings) -> LabModel:
     services = service_defs(s)
     m = s.modules
-    controller = Release(LB_CONTROLLER_CHART, "kube-system", "loadBalancerController") if m.load_balancer_controller \
-        else None
-    alb = AlbGroup(f"{s.cluster_name}-lab", f"{s.cluster_name}-lab"[:32], alb_ingresses(s)) if m.alb else None
+    # Pods: the controller chart's replicaCount 2; nginx's controller and its admission job;
+    # one Traefik (the charts' defaults, see ../shared/reference values).
+    controller = Release(LB_CONTROLLER_CHART, "kube-system", "loadBalancerController", pods=2) \
+        if m.load_balancer_controller else None
+    alb = AlbGroup(names.ingress_group(s.cluster_name), names.load_balancer(s.cluster_name, "lab"),
+                   alb_ingresses(s)) if m.alb else None
     nginx = Nginx(s.ingress_nginx.service_type, s.ingress_nginx.http_node_port, s.ingress_nginx.https_node_port,
                   [NginxRoute(f"/v{i}", f"{app}-svc", SERVICE_PORT) for i, app in enumerate(APPS, 1)]) \
         if m.ingress_nginx else None
     traefik = Traefik(s.traefik.web_node_port, s.traefik.websecure_node_port, traefik_backends(s),
-                      f"{s.cluster_name}-traefik"[:32]) if m.traefik else None
+                      names.load_balancer(s.cluster_name, "traefik")) if m.traefik else None
     releases = [r for r in (controller,
-                            Release(INGRESS_NGINX_CHART, "ingress-nginx", "ingressNginx") if nginx else None,
-                            Release(TRAEFIK_CHART, "api-gateway-system", "traefik") if traefik else None) if r]
+                            Release(INGRESS_NGINX_CHART, "ingress-nginx", "ingressNginx", pods=2) if nginx else None,
+                            Release(TRAEFIK_CHART, "api-gateway-system", "traefik", pods=1) if traefik else None)
+                if r]
     balancers = load_balancers(s, services, alb, nginx, traefik)
     return LabModel(
         settings=s, node_groups=node_groups(s), services=services,

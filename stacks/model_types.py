@@ -104,6 +104,8 @@ class Release:
     chart: PinnedChart
     namespace: str
     module: str
+    pods: int
+    """Pods its chart runs with the lab's values (jobs that run during the install included)."""
 
     @property
     def name(self) -> str:

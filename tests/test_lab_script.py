@@ -1,6 +1,7 @@
 """The front door's early failures: clear messages, before anything is created."""
 
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -16,27 +17,53 @@ def run(args, path, extra_env=None):
 
 
 def system_path_without_pulumi(tmp_path) -> str:
-    """PATH with python3 and the usual tools, and no pulumi."""
+    """PATH with python3 and the usual tools, and neither pulumi nor aws."""
     dirs = [d for d in os.environ.get("PATH", "").split(os.pathsep)
-            if d and not (Path(d) / "pulumi").exists()]
+            if d and not (Path(d) / "pulumi").exists() and not (Path(d) / "aws").exists()]
     return os.pathsep.join(dirs)
 
 
-def test_up_without_the_pulumi_cli_says_what_to_install(tmp_path):
+def fake_tools(tmp_path, aws_version="2.15.0", python_ok=True) -> str:
+    """A folder with a pulumi that must not be reached, an `aws` of the given version and, if
+    asked, a python3 that says it is too old; first on PATH."""
+    fake = tmp_path / "bin"
+    fake.mkdir(exist_ok=True)
+    scripts = {"pulumi": "echo 'fake pulumi must not be reached' >&2; exit 99",
+               "aws": f"echo 'aws-cli/{aws_version} Python/3.11.6 Linux/6.1 exe/x86_64'"}
+    if not python_ok:
+        scripts["python3"] = "[ \"$1\" = --version ] && echo 'Python 3.9.2'; exit 1"
+    for name, body in scripts.items():
+        (fake / name).write_text(f"#!/bin/sh\n{body}\n")
+        (fake / name).chmod(0o755)
+    return os.pathsep.join([str(fake), system_path_without_pulumi(tmp_path)])
+
+
+def test_up_without_the_pulumi_cli_and_the_aws_cli_says_both(tmp_path):
     result = run(["up"], system_path_without_pulumi(tmp_path))
     assert result.returncode == 2
-    assert "the Pulumi CLI is not installed" in result.stderr
-    assert "get.pulumi.com" in result.stderr
+    assert "./lab up needs:" in result.stderr
+    assert "the Pulumi CLI is not installed" in result.stderr and "get.pulumi.com" in result.stderr
+    assert "the AWS CLI is not installed (pulumi-eks needs it)" in result.stderr
+    assert "creating the virtualenv" not in result.stderr  # nothing done before the report
+
+
+@pytest.mark.parametrize("version, ok", [("1.23.9", False), ("1.24.0", True), ("2.6.4", False), ("2.7.0", True),
+                                         ("2.31.1", True)])
+def test_an_aws_cli_pulumi_eks_refuses_is_named(tmp_path, version, ok):
+    result = run(["destroy"], fake_tools(tmp_path, aws_version=version),
+                 {"AWS_CONFIG_FILE": str(tmp_path / "none"), "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none")})
+    assert (f"the AWS CLI is {version}; pulumi-eks needs at least" in result.stderr) is not ok, result.stderr
+
+
+def test_an_old_python_is_named_with_the_rest(tmp_path):
+    result = run(["smoke"], fake_tools(tmp_path, python_ok=False))
+    assert result.returncode == 2
+    assert "Python 3.11 or newer is needed as python3 (found: Python 3.9.2)" in result.stderr
 
 
 @pytest.mark.skipif(not (ROOT / "venv" / "bin" / "python").exists(), reason="needs ./venv (made by ./lab test)")
 def test_up_without_aws_credentials_says_what_to_set(tmp_path):
-    fake = tmp_path / "bin"
-    fake.mkdir()
-    (fake / "pulumi").write_text("#!/bin/sh\necho 'fake pulumi must not be reached' >&2; exit 99\n")
-    (fake / "pulumi").chmod(0o755)
-    path = os.pathsep.join([str(fake), system_path_without_pulumi(tmp_path)])
-    result = run(["up"], path, {"AWS_CONFIG_FILE": str(tmp_path / "none"),
+    result = run(["up"], fake_tools(tmp_path), {"AWS_CONFIG_FILE": str(tmp_path / "none"),
                                 "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
                                 "AWS_EC2_METADATA_DISABLED": "true"})
     assert result.returncode == 2, result.stderr
@@ -50,3 +77,34 @@ def test_unknown_command_and_bad_stack_name():
     assert result.returncode == 2 and "unknown command 'deploy'" in result.stderr
     result = run(["up", "--stack", "a b"], path)
     assert result.returncode == 2 and "--stack 'a b'" in result.stderr
+
+
+def install_nginx_with(tmp_path, tools: dict[str, str]) -> subprocess.CompletedProcess:
+    """./lab's install_nginx with only these tools on PATH (plus the shell's basics)."""
+    fake = tmp_path / "only"
+    fake.mkdir()
+    for name in ("sed", "head", "cat", "dirname"):
+        os.symlink(shutil.which(name), fake / name)
+    for name, body in tools.items():
+        (fake / name).write_text(f"#!/bin/sh\n{body}\n")
+        (fake / name).chmod(0o755)
+    script = f"source {LAB}; PATH={fake}; install_nginx"
+    return subprocess.run([shutil.which("bash"), "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60,
+                          env={"PATH": str(fake), "HOME": str(tmp_path)})
+
+
+def test_off_debian_test_says_what_to_install(tmp_path):
+    result = install_nginx_with(tmp_path, {"id": "echo 0"})
+    assert "not a Debian-like system: install nginx with its stream module" in result.stderr
+    assert "Fedora: nginx nginx-mod-stream" in result.stderr
+
+
+def test_without_root_test_says_to_use_sudo(tmp_path):
+    result = install_nginx_with(tmp_path, {"id": "echo 1000", "apt-get": "exit 1", "sudo": "exit 1"})
+    assert "installing it needs root: run 'sudo apt-get install nginx libnginx-mod-stream'" in result.stderr
+
+
+def test_nginx_on_path_with_a_built_in_stream_module_is_enough(tmp_path):
+    result = install_nginx_with(tmp_path, {"nginx": "echo 'configure arguments: --with-stream' >&2",
+                                           "apt-get": "echo apt-get must not run >&2; exit 1"})
+    assert result.returncode == 0 and result.stderr == ""

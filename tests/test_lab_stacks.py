@@ -53,20 +53,25 @@ class Project:
     def __init__(self, tmp: Path, endpoint: str):
         self.dir = tmp / "project"
         self.dir.mkdir()
-        for name in ("lab", "Pulumi.yaml", "Pulumi.dev.yaml", "requirements.txt", "requirements-dev.txt"):
+        for name in ("lab", "Pulumi.yaml", "requirements.txt", "requirements-dev.txt"):
             shutil.copy2(ROOT / name, self.dir / name)
+        shutil.copy2(ROOT / "tests" / "settings" / "Pulumi.dev.yaml", self.dir / "Pulumi.dev.yaml")
         for name in ("venv", "stacks", "components", "labtools", "testapp"):
             (self.dir / name).symlink_to(ROOT / name)
         bin_dir = tmp / "bin"
         bin_dir.mkdir()
         (bin_dir / "pulumi").write_text(f'#!/bin/sh\nexec "{sys.executable}" "{FAKE}" "$@"\n')
         (bin_dir / "pulumi").chmod(0o755)
+        # pulumi-eks's minimum is checked by ./lab; this one passes (tests/test_lab_script.py tries others).
+        (bin_dir / "aws").write_text("#!/bin/sh\necho 'aws-cli/2.15.0 Python/3.11.6 Linux/6.1 exe/x86_64'\n")
+        (bin_dir / "aws").chmod(0o755)
         self.log = tmp / "pulumi.log"
         self.backend = tmp / "backend"
         self.backend.mkdir()
         self.env = {
             "PATH": os.pathsep.join([str(bin_dir), os.environ.get("PATH", "")]),
             "HOME": str(tmp),
+            "LAB_SETTINGS_DIR": str(self.dir),
             "PULUMI_BACKEND_URL": f"file://{self.backend}",
             "PULUMI_CONFIG_PASSPHRASE": "lab-tests",
             "FAKE_PULUMI_LOG": str(self.log),
@@ -206,6 +211,12 @@ def test_destroy_uses_the_outputs_when_up_finished(project):
     result = project.lab("destroy", "--stack", "ci-6", "--yes")
 
     assert "cluster from-outputs in us-east-1" in result.stderr
+
+
+def test_smoke_before_up_says_to_run_up_first(project):
+    result = project.lab("smoke", "--stack", "never")
+    assert result.returncode == 2
+    assert "no stack 'never'" in result.stderr and "build the lab first with ./lab up --stack never" in result.stderr
 
 
 def test_destroy_of_a_missing_stack_says_so(project):

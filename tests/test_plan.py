@@ -12,7 +12,7 @@ from types import SimpleNamespace
 import pytest
 import yaml
 
-from labtools import manifests, plan, plan_text
+from labtools import UsageError, manifests, plan, plan_text
 from labtools.simulate import ROOT, run_lab, run_program
 from stacks import estimates, prices
 from stacks.model import lab_model
@@ -94,6 +94,15 @@ def test_stale_files_of_a_module_turned_off_go_but_others_stay(tmp_path):
     manifests.write_manifests(run_lab({"lab:modules": {"traefik": False}}), tmp_path, "dev")
     assert not (tmp_path / "ingress-traefik-ingress.yaml").exists()
     assert (tmp_path / "notes.yaml").exists()
+
+
+def test_a_file_the_plan_did_not_write_is_never_replaced(tmp_path):
+    mine = tmp_path / "service-app-nodeport-svc.yaml"
+    mine.write_text("# my own notes\n")
+    with pytest.raises(UsageError, match="service-app-nodeport-svc.yaml"):
+        manifests.write_manifests(run_lab(), tmp_path, "dev")
+    assert mine.read_text() == "# my own notes\n"
+    assert [p.name for p in tmp_path.iterdir()] == [mine.name]  # nothing written at all
 
 
 def test_colliding_names_get_the_namespace():
@@ -310,8 +319,9 @@ def test_bad_setting_exits_2_with_the_settings_message(tmp_path, monkeypatch, ca
     from labtools.__main__ import main
 
     _, error = run_program({"lab:nodePort": 5})
-    (tmp_path / "Pulumi.bad.yaml").write_text((ROOT / "Pulumi.dev.yaml").read_text() + "  lab:nodePort: 5\n")
-    monkeypatch.setattr(simulate, "ROOT", tmp_path)
+    (tmp_path / "Pulumi.bad.yaml").write_text(
+        (simulate.settings_dir() / "Pulumi.dev.yaml").read_text() + "  lab:nodePort: 5\n")
+    monkeypatch.setenv("LAB_SETTINGS_DIR", str(tmp_path))
     capsys.readouterr()
     assert main(["plan", "--stack", "bad", "--manifests", str(tmp_path / "m")]) == 2
     captured = capsys.readouterr()
@@ -324,3 +334,11 @@ def test_unknown_stack_names_the_file_and_the_stacks():
     done = _cli("--stack", "nope")
     assert done.returncode == 2
     assert "Pulumi.nope.yaml" in done.stderr and "stacks available: dev" in done.stderr
+
+
+def test_plan_shows_pods_used_and_free_per_node_group(written):
+    _, report, _ = written
+    groups = {g["name"]: g for g in report["pods"]["groups"]}
+    assert groups["ng-public"] == {"name": "ng-public", "nodes": 1, "instanceType": "t3.small", "capacity": 11,
+                                   "daemonsets": 2, "apps": 3, "free": 6}
+    assert report["pods"]["freeAfterShared"] == 12

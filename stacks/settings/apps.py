@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Mapping
 
 from stacks.config_reader import Reader
@@ -24,8 +25,26 @@ def check_node_ports(reader: Reader, ports: Mapping[str, int]) -> None:
         if any(p.startswith(f"{reader.key(key)} ") for p in reader.problems):
             continue  # already reported; its default stands in and must not collide falsely
         if port in seen:
-            reader.problem(reader.key(key), port, f"is already used by {reader.key(seen[port])}; "
+            # Name the key the user set: a default that it collides with was not their choice.
+            ours, other = (seen[port], key) if set_by_user(reader, seen[port]) and not set_by_user(reader, key) \
+                else (key, seen[port])
+            default = "" if set_by_user(reader, other) else " (its default)"
+            reader.problem(reader.key(ours), port, f"is already used by {reader.key(other)}{default}; "
                            "node ports must be distinct")
         seen.setdefault(port, key)
+
+
+def set_by_user(reader: Reader, key: str) -> bool:
+    """Whether `key` (`nodePort`, or `traefik.webNodePort` inside an object) is in the stack's config."""
+    top, _, field = key.partition(".")
+    value = reader.raw.get(top)
+    if not field:
+        return value is not None
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return False
+    return isinstance(value, dict) and field in value
 
 

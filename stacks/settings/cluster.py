@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import difflib
+import functools
 import re
 from typing import Any
 
-from stacks import versions
+from stacks import capacity, versions
 from stacks.config_reader import Reader
 from stacks.settings.types import NodeGroupSettings
 
-INSTANCE_TYPE_PATTERN = r"[a-z][a-z0-9-]*\.[0-9a-z]+"
 # An IAM role or user: what an EKS access entry can name (not an STS session ARN).
 PRINCIPAL_ARN_PATTERN = r"arn:aws(-cn|-us-gov)?:iam::\d{12}:(role|user)/[\w+=,.@/-]{1,512}"
 PRIVATE_NODES_DEFAULT = {"instanceType": "t3.small", "desiredSize": 2, "minSize": 2, "maxSize": 3}
@@ -22,9 +23,7 @@ MAX_EXPIRY_HOURS = 24 * 30
 def node_group(reader: Reader, key: str, default: dict[str, Any], name: str, label: str, public: bool,
                 ) -> NodeGroupSettings:
     values = reader.obj(key, default, {
-        "instanceType": lambda r, f: r.string(
-            f, default["instanceType"], INSTANCE_TYPE_PATTERN,
-            "expected an EC2 instance type such as t3.small"),
+        "instanceType": lambda r, f: instance_type(r, f, default["instanceType"]),
         "desiredSize": lambda r, f: r.integer(f, default["desiredSize"], 1, 100),
         "minSize": lambda r, f: r.integer(f, default["minSize"], 1, 100),
         "maxSize": lambda r, f: r.integer(f, default["maxSize"], 1, 100),
@@ -39,6 +38,32 @@ def node_group(reader: Reader, key: str, default: dict[str, Any], name: str, lab
         reader.problem(f"{k}.desiredSize", ng.desired_size,
                        f"must lie within [minSize, maxSize] = [{ng.min_size}, {ng.max_size}]")
     return ng
+
+
+@functools.lru_cache(maxsize=1)
+def ec2_instance_types() -> frozenset[str]:
+    """Every instance type EC2 knows: the InstanceType enumeration of botocore's EC2 model."""
+    import botocore.session
+
+    model = botocore.session.get_session().get_service_model("ec2")
+    return frozenset(model.shape_for("InstanceType").enum)
+
+
+def instance_type(reader: Reader, key: str, default: str) -> str:
+    value = reader.typed(key, str, default, "a string")
+    if value in capacity.INSTANCE_TYPES:
+        return value
+    known = ec2_instance_types()
+    if value not in known:
+        closest = difflib.get_close_matches(value, sorted(known), n=3, cutoff=0.6)
+        reader.problem(reader.key(key), value, "not an EC2 instance type" +
+                       (f"; closest: {', '.join(closest)}" if closest else "; such as t3.small"))
+    else:
+        reader.problem(reader.key(key), value, (
+            "the lab takes x86_64 types whose pods per node it knows (stacks/capacity.py): families "
+            f"{', '.join(capacity.FAMILIES)} (micro/small/medium to 2xlarge for t3 and t3a, large to 2xlarge "
+            "for the others)"))
+    return default
 
 
 def expiry(reader: Reader, now: dt.datetime) -> dt.datetime:

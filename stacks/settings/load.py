@@ -6,7 +6,7 @@ import datetime as dt
 import re
 from typing import Any, Mapping
 
-from stacks import versions
+from stacks import names, versions
 from stacks.config_reader import Reader, SettingsError
 from stacks.settings.apps import check_node_ports, read_modules
 from stacks.settings.cluster import (PRIVATE_NODES_DEFAULT, PUBLIC_NODES_DEFAULT, check_version, expiry,
@@ -40,7 +40,13 @@ def load(raw: Mapping[str, Any], region: str | None, stack: str,
         reader.problems.append(f"aws:region = {region!r}: expected an AWS region such as {DEFAULT_REGION}")
 
     cluster_name = reader.string("clusterName", "eks-test", CLUSTER_NAME_PATTERN,
-                                 "expected 1-100 letters, digits, '-' or '_', starting with a letter or digit")
+                                 f"expected 1-{names.CLUSTER_NAME_MAX} letters, digits, '-' or '_', starting "
+                                 "with a letter or digit")
+    if len(cluster_name) > names.CLUSTER_NAME_MAX:
+        reader.problem(reader.key("clusterName"), cluster_name, (
+            f"at most {names.CLUSTER_NAME_MAX} characters ({len(cluster_name)} given): pulumi-eks names the "
+            f"cluster's IAM role '<name>{names.EKS_SERVICE_ROLE}-' plus 7 random characters, and IAM role "
+            f"names stop at {names.IAM_ROLE_MAX}"))
     version = reader.string("kubernetesVersion", versions.DEFAULT_VERSION)
     allow_extended = reader.boolean("allowExtendedSupport", False)
     check_version(reader, version, allow_extended, now.date())

@@ -15,9 +15,10 @@ import sys
 import time
 from pathlib import Path
 
+from tests.local_replica import nginx_install
+
 ROOT = Path(__file__).resolve().parents[2]
 SERVER = ROOT / "testapp" / "server.py"
-NGINX = "/usr/sbin/nginx"
 
 
 def free_port(taken: set[int] | None = None) -> int:
@@ -125,7 +126,7 @@ class NginxProcess:
 
     def start(self, config: str, ports: list[int], timeout: float = 10.0) -> None:
         self.conf.write_text(config)
-        cmd = [NGINX, "-p", str(self.prefix), "-c", str(self.conf), "-e", str(self.prefix / "error.log"),
+        cmd = [nginx_install.binary(), "-p", str(self.prefix), "-c", str(self.conf), "-e", str(self.prefix / "error.log"),
                "-g", "daemon off;"]
         self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
                                      preexec_fn=_die_with_parent)

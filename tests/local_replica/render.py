@@ -21,7 +21,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-STREAM_MODULE = "/usr/lib/nginx/modules/ngx_stream_module.so"
+from tests.local_replica import nginx_install
+
 SNAT_NODE = "127.10.0.1"      # the address kube-proxy SNATs to (a node's, inside vpcCidr)
 INGRESS_POD = "127.10.0.2"    # the ingress controller's pod address (inside vpcCidr)
 NO_ENDPOINTS = "127.0.0.1:1"  # a closed port: a Service without endpoints refuses, like kube-proxy's REJECT
@@ -196,7 +197,7 @@ def _skeleton(prefix: str, http: list[str], stream: list[str]) -> str:
     user = "user root root;\n" if os.geteuid() == 0 else ""  # workers must read the prefix dir
     temp = "".join(f"  {d}_temp_path {prefix}/tmp/{d};\n" for d in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
     return (
-        f"load_module {STREAM_MODULE};\n{user}worker_processes 1;\npid {prefix}/nginx.pid;\n"
+        f"{nginx_install.stream_module_line()}{user}worker_processes 1;\npid {prefix}/nginx.pid;\n"
         f"error_log {prefix}/error.log warn;\nevents {{ worker_connections 1024; }}\n"
         f"http {{\n  access_log {prefix}/access.log;\n{temp}"
         "  map_hash_bucket_size 256;\n  server_names_hash_bucket_size 128;\n"
