@@ -24,6 +24,9 @@ class LabAlbIngressArgs:
     namespace: str
     provider: k8s.Provider
     depends_on: list[pulumi.Resource] = field(default_factory=list)
+    """What every object here waits for (the controller's release)."""
+    backends: list[pulumi.Resource] = field(default_factory=list)
+    """The Services the Ingresses route to: the controller resolves each when it builds rules."""
 
 
 def ingress_spec(ing: AlbIngressDef) -> dict:
@@ -69,7 +72,7 @@ class LabAlbIngress(pulumi.ComponentResource):
                 spec=ingress_spec(ing),
                 opts=pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(
                     # An Ingress naming a class that does not exist yet is ignored by the controller.
-                    depends_on=[ingress_class])))
+                    depends_on=[ingress_class, *args.backends])))
         first = next(iter(self.ingresses.values()))
         self.hostname = first.status.apply(lambda s: s.load_balancer.ingress[0].hostname)
         self.register_outputs({"hostname": self.hostname})

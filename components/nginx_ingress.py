@@ -34,6 +34,9 @@ class LabIngressNginxArgs:
     app_namespace: str
     provider: k8s.Provider
     depends_on: list[pulumi.Resource]
+    """What the release and the Ingress wait for (the LB controller's release)."""
+    backends: list[pulumi.Resource]
+    """The Services app-ingress routes to."""
 
 
 def chart_values(service_type: str, http_node_port: int, https_node_port: int) -> dict:
@@ -96,7 +99,7 @@ class LabIngressNginx(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(
                 parent=self, provider=args.provider,
                 # The chart's validating webhook refuses Ingresses until the controller answers.
-                depends_on=[self.release, *args.depends_on]))
+                depends_on=[self.release, *args.depends_on, *args.backends]))
 
         self.hostname = None
         if args.service_type == "LoadBalancer":

@@ -38,6 +38,9 @@ def service_spec(svc: ServiceDef) -> dict:
 class LabServices(pulumi.ComponentResource):
     services: dict[str, k8s.core.v1.Service]
 
+    def of(self, names: list[str]) -> list[k8s.core.v1.Service]:
+        return [self.services[n] for n in names]
+
     def hostname(self, name: str) -> pulumi.Output[str]:
         """A LoadBalancer Service's DNS name, once its load balancer exists."""
         return self.services[name].status.apply(lambda s: s.load_balancer.ingress[0].hostname)

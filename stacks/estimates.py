@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
 from stacks.model import APPS, LabModel
+from stacks.model_types import alb_backends
 
 SECONDS = 0.1  # "a few seconds", in minutes
 
@@ -195,20 +196,21 @@ def model_nodes(model: LabModel) -> list[Node]:
         sa = d.add("lbc-sa", "kubernetes:core/v1:ServiceAccount", [irsa, *kube])
         served = [d.add("lbc-release", "kubernetes:helm.sh/v3:Release", [sa, attach, vpc, *ngs, *kube],
                         name=model.controller.name)]
-    services = [d.add(svc.name, "kubernetes:core/v1:Service", [*served, *kube], {"spec": {"type": svc.type}})
-                for svc in model.services]
+    services = {svc.name: d.add(svc.name, "kubernetes:core/v1:Service", [*served, *kube],
+                                {"spec": {"type": svc.type}}) for svc in model.services}
     if model.alb:
-        cls = d.add("alb-class", "kubernetes:networking.k8s.io/v1:IngressClass", [*served, *services, *kube],
-                    name="alb")
+        cls = d.add("alb-class", "kubernetes:networking.k8s.io/v1:IngressClass", [*served, *kube], name="alb")
+        backends = [services[n] for n in alb_backends(model.alb)]
         for ing in model.alb.ingresses:
-            d.add(ing.name, "kubernetes:networking.k8s.io/v1:Ingress", [cls, *served, *services, *kube],
+            d.add(ing.name, "kubernetes:networking.k8s.io/v1:Ingress", [cls, *served, *backends, *kube],
                   {"spec": {"ingressClassName": "alb"}})
     if model.nginx:
         ns = d.add("nginx-ns", "kubernetes:core/v1:Namespace", kube)
-        release = d.add("nginx-release", "kubernetes:helm.sh/v3:Release", [ns, *served, *services, *kube, *ngs],
+        release = d.add("nginx-release", "kubernetes:helm.sh/v3:Release", [ns, *served, *kube, *ngs],
                         {"values": {"controller": {"service": {"type": model.nginx.service_type}}}},
                         name="ingress-nginx")
-        d.add("app-ingress", "kubernetes:networking.k8s.io/v1:Ingress", [release, *served, *services, *kube])
+        backends = [services[r.service] for r in model.nginx.routes]
+        d.add("app-ingress", "kubernetes:networking.k8s.io/v1:Ingress", [release, *served, *backends, *kube])
     if model.traefik:
         _traefik(d, model, served, testapp, kube, ngs, cluster, vpc)
     return d.nodes

@@ -17,6 +17,7 @@ from components.testapp import LabTestApp, LabTestAppArgs
 from components.traefik import LabTraefik, LabTraefikArgs
 from stacks import outputs
 from stacks.built import Lab
+from stacks import model_types
 from stacks.model import APP_NAMESPACE, APPS, LabModel, Release
 from stacks.preflight import checked_model
 
@@ -79,17 +80,17 @@ def build(model: LabModel) -> Lab:
     alb = None
     if model.alb:
         alb = LabAlbIngress("alb", LabAlbIngressArgs(
-            group=model.alb, namespace=APP_NAMESPACE, provider=provider,
-            # Backends first: the controller resolves each backend Service when it builds rules.
-            depends_on=[*served_by_controller, services]))
+            group=model.alb, namespace=APP_NAMESPACE, provider=provider, depends_on=served_by_controller,
+            # Only its backends: waiting for every Service would wait for app-lb-svc's NLB (~3 min).
+            backends=services.of(model_types.alb_backends(model.alb))))
     nginx = None
     if model.nginx:
         n = model.nginx
         nginx = LabIngressNginx("ingress-nginx", LabIngressNginxArgs(
             release=release_of(model, "ingressNginx"), service_type=n.service_type,
             http_node_port=n.http_node_port, https_node_port=n.https_node_port, routes=n.routes,
-            app_namespace=APP_NAMESPACE, provider=provider,
-            depends_on=[*served_by_controller, services]))
+            app_namespace=APP_NAMESPACE, provider=provider, depends_on=served_by_controller,
+            backends=services.of(sorted({r.service for r in n.routes}))))
     traefik = None
     if model.traefik:
         t = model.traefik

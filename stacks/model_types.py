@@ -68,6 +68,11 @@ class AlbGroup:
     ingresses: list[AlbIngressDef]
 
 
+def alb_backends(group: AlbGroup) -> list[str]:
+    """The Services the group's Ingresses route to."""
+    return sorted({p.service for ing in group.ingresses for rule in ing.rules for p in rule.paths})
+
+
 @dataclass
 class NginxRoute:
     prefix: str  # /v1

@@ -193,9 +193,9 @@ def test_critical_path_of_the_default_lab(default):
     _, _, report = default
     chain = [(x["type"], x["name"]) for x in report["criticalPath"]]
     assert ("eks:index:Cluster", "eks-test") in chain
-    # ends at the ALB: after the controller, app-lb-svc's NLB (its IngressClass waits for every Service)
+    # ends at the ALB, right after the controller and the ALB's backend Service
     assert chain[-1] == ("kubernetes:networking.k8s.io/v1:Ingress", "alb-host-ingress")  # ties by name
-    assert [name for _, name in chain[-4:-1]] == ["aws-load-balancer-controller", "app-lb-svc", "alb"]
+    assert [name for _, name in chain[-3:-1]] == ["aws-load-balancer-controller", "app1-svc"]
     assert report["provisionMinutes"] == pytest.approx(sum(x["minutes"] for x in report["criticalPath"]), abs=0.1)
     assert 15 <= report["provisionMinutes"] <= 30
 
@@ -210,6 +210,35 @@ def test_adding_an_edge_changes_the_critical_chain(default):
     names = [s.name for s in steps]
     assert names[names.index("alb-host-ingress") + 1] == "traefik-nlb"
     assert minutes == pytest.approx(report["provisionMinutes"] + 3.0 + estimates.SECONDS, abs=0.1)
+
+
+def floor_minutes() -> float:
+    """VPC -> subnet -> EKS cluster -> a node group -> the controller release -> one load balancer."""
+    m = estimates.MINUTES
+    return (m["aws:ec2/vpc:Vpc"][0] + m["aws:ec2/subnet:Subnet"][0] + m["eks:index:Cluster"][0]
+            + m["eks:index:ManagedNodeGroup"][0] + m["kubernetes:helm.sh/v3:Release"][0] + estimates.LOAD_BALANCER[0])
+
+
+def over_the_floor(minutes: float) -> list[str]:
+    limit = 1.05 * floor_minutes()
+    return [] if minutes <= limit else [f"{minutes:.1f} min to a ready lab, over 105% of the floor ({limit:.1f})"]
+
+
+# ingress-nginx as LoadBalancer is longer by design: its chart's Service needs the controller's
+# webhook, and the release's await includes that NLB (release + NLB after the controller).
+@pytest.mark.parametrize("overrides", [None, {"lab:natGateways": "perAz"}], ids=["default", "perAz"])
+def test_the_critical_path_is_at_the_floor(overrides):
+    graph, model, report = report_of(overrides)
+    assert over_the_floor(report["provisionMinutes"]) == []
+    assert over_the_floor(estimates.critical_path(graph_nodes(graph))[0]) == []  # the program's own edges
+
+
+def test_an_avoidable_edge_puts_the_path_over_the_floor(default):
+    graph, _, _ = default
+    graph = dataclasses.replace(graph, resources=[dataclasses.replace(r) for r in graph.resources])
+    ingress = graph.one("kubernetes:networking.k8s.io/v1:Ingress", "alb-ingress")
+    ingress.deps = [*ingress.deps, graph.one("kubernetes:core/v1:Service", "app-lb-svc").urn]  # the old edge
+    assert over_the_floor(estimates.critical_path(graph_nodes(graph))[0]) != []
 
 
 def test_every_type_of_the_lab_has_a_documented_time(default):
