@@ -7,7 +7,9 @@ requests themselves go through transport.py.
 
 from __future__ import annotations
 
+import contextlib
 import math
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -88,6 +90,10 @@ class Settings:
     node_address: str | None = None
     node_address_error: str | None = None
     sequential: bool = False
+    max_sockets: int = 32
+    """Requests in flight in the whole run, at most: a small lab is never flooded."""
+    per_target: int = 8
+    """Requests in flight to one entry point (one load balancer), at most."""
 
     def backoff(self, attempt: int) -> float:
         """Exponential backoff with a cap: initial * 2^attempt, at most cap."""
@@ -153,35 +159,85 @@ def route_key(route: Route) -> str:
     return route.label
 
 
+class Limits:
+    """Caps on requests in flight: in the whole run, and per target (host:port)."""
+
+    def __init__(self, total: int, per_target: int):
+        self._total = threading.BoundedSemaphore(total)
+        self._per_target = per_target
+        self._targets: dict[tuple[str, int], threading.BoundedSemaphore] = {}
+        self._lock = threading.Lock()
+
+    @contextlib.contextmanager
+    def slot(self, target: Target):
+        with self._lock:
+            per = self._targets.setdefault((target.host, target.port), threading.BoundedSemaphore(self._per_target))
+        with per, self._total:
+            yield
+
+
 def probe_route(client: Client, route: Route, n: int, deadline: float, settings: Settings,
-                clock: Clock) -> RouteResult:
+                clock: Clock, limits: Limits) -> RouteResult:
+    """Wait until the route answers from the app, then send its n samples at once, spread
+    over up to `per_target` connections (each L4 sample on a new one)."""
+    def get(timeout: float | None = None) -> tuple[Reply | None, ProbeError | None]:
+        with limits.slot(client.target):
+            return client.get_e(route.path, route.host, timeout)
+
     started = clock.now()
-    reply, err, attempts = wait_for_e(lambda t: client.get_e(route.path, route.host, t),
-                                      app_not_answering, deadline, settings, clock)
+    reply, err, attempts = wait_for_e(get, app_not_answering, deadline, settings, clock)
     waited = clock.now() - started
     if reply is None:
         return RouteResult(route, False, waited, attempts, error=err)
-    samples = [Sample(*client.get_e(route.path, route.host)) for _ in range(n)]
+    if settings.sequential:
+        samples = [Sample(*get()) for _ in range(n)]
+    else:
+        with ThreadPoolExecutor(max_workers=min(n, settings.per_target), thread_name_prefix="sample") as pool:
+            samples = [Sample(*r) for r in pool.map(lambda _: get(), range(n))]
     return RouteResult(route, True, waited, attempts, samples=samples)
 
 
-def probe_entrypoint(ep: Entrypoint, contract: Contract, settings: Settings,
-                     clock: Clock = Clock()) -> EntrypointResult:
+def sni_of(route: Route, target: Target) -> str:
+    """The name a route's TLS connection is for: its Host (plain HTTP shares one client)."""
+    return (route.host or target.host) if target.scheme == "https" else target.host
+
+
+def clients_for(ep: Entrypoint, target: Target, settings: Settings) -> dict[str, Client]:
+    """One client per TLS name (SNI), so an L7 entry point's routes share a keep-alive pool."""
+    pool = 1 if settings.sequential else settings.per_target
+    names = {sni_of(route, target) for route in ep.routes}
+    return {name: Client(target, keep_alive=ep.layer == "L7", timeout=settings.request_timeout_s, sni=name,
+                         pool_size=pool) for name in names}
+
+
+def probe_entrypoint(ep: Entrypoint, contract: Contract, settings: Settings, clock: Clock = Clock(),
+                     deadline: float | None = None, limits: Limits | None = None) -> EntrypointResult:
+    """Every route at once (each sampled as soon as it is ready), within the run's deadline."""
     started = clock.now()
-    deadline = started + settings.deadline_s
+    deadline = deadline if deadline is not None else started + settings.deadline_s
+    limits = limits or Limits(settings.max_sockets, settings.per_target)
     result = EntrypointResult(ep)
     target, problem = entry_target(ep, settings)
     if target is None:
         result.setup_error = problem
         return result
-    for route in ep.routes:
-        client = Client(target, keep_alive=ep.layer == "L7", timeout=settings.request_timeout_s,
-                        sni=route.host or target.host)
-        try:
-            n = requests_needed(contract.replicas[route.app])
-            result.routes[route_key(route)] = probe_route(client, route, n, deadline, settings, clock)
-        finally:
+    clients = clients_for(ep, target, settings)
+
+    def probe(route: Route) -> RouteResult:
+        client = clients[sni_of(route, target)]
+        return probe_route(client, route, requests_needed(contract.replicas[route.app]), deadline, settings,
+                           clock, limits)
+
+    try:
+        if settings.sequential:
+            routes = [probe(r) for r in ep.routes]
+        else:
+            with ThreadPoolExecutor(max_workers=max(1, len(ep.routes)), thread_name_prefix="route") as pool:
+                routes = list(pool.map(probe, ep.routes))
+    finally:
+        for client in clients.values():
             client.close()
+    result.routes = {route_key(r.route): r for r in routes}
     if any(r.ready for r in result.routes.values()):
         result.not_found = {nf.label: check_not_found(target, nf, settings) for nf in ep.not_found}
         if ep.redirects_to_https:
@@ -209,14 +265,21 @@ def check_redirect(ep: Entrypoint, target: Target, deadline: float, settings: Se
 
 def probe_all(contract: Contract, names: list[str], settings: Settings,
               clock: Clock = Clock()) -> tuple[dict[str, EntrypointResult], float]:
-    """Probe the entry points concurrently (one thread each) unless settings.sequential."""
+    """Probe the entry points concurrently (one thread each) unless settings.sequential, under one
+    deadline and one cap on sockets for the whole run."""
     started = clock.now()
+    deadline = started + settings.deadline_s
+    limits = Limits(settings.max_sockets, settings.per_target)
     eps = [contract.entrypoints[n] for n in names]
+
+    def probe(ep: Entrypoint) -> EntrypointResult:
+        return probe_entrypoint(ep, contract, settings, clock, deadline, limits)
+
     if settings.sequential or len(eps) <= 1:
-        results = [probe_entrypoint(ep, contract, settings, clock) for ep in eps]
+        results = [probe(ep) for ep in eps]
     else:
         with ThreadPoolExecutor(max_workers=len(eps), thread_name_prefix="probe") as pool:
-            results = list(pool.map(lambda ep: probe_entrypoint(ep, contract, settings, clock), eps))
+            results = list(pool.map(probe, eps))
     return {r.entrypoint.name: r for r in results}, clock.now() - started
 
 

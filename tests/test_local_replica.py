@@ -170,7 +170,7 @@ def test_fault_entrypoint_never_ready(replica, tmp_path):
                     "--deadline", str(deadline))
     assert_failed(run, "nlb", "nlb /: not ready after", f"connection refused by 127.0.0.1:{closed}")
     waited = next(r["waited_s"] for r in run.report["routes"] if r["entrypoint"] == "nlb")
-    assert deadline <= waited < deadline + 1.5, waited
+    assert deadline - 0.2 <= waited < deadline + 1.5, waited  # one deadline for the run, from its start
     assert run.elapsed < deadline + 10, f"the run took {run.elapsed:.1f}s: it must stop at the deadline"
 
 
