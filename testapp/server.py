@@ -107,7 +107,7 @@ def serve(env: dict[str, str]) -> None:
     sys.stdout.write(f"listening on {host}:{server.server_address[1]}\n")
     sys.stdout.flush()
     try:
-        server.serve_forever()
+        server.serve_forever(poll_interval=0.1)  # SIGTERM ends it within 0.1 s
     finally:
         server.server_close()
 

@@ -33,22 +33,20 @@ class InFlight:
                     counter.now += 1
                     counter.most = max(counter.most, counter.now)
                     counter.times.setdefault(self.path, []).append(time.monotonic())
-                try:
-                    time.sleep(delay)
-                    if self.path in not_ready:
-                        self.send_response(503)
-                        self.send_header("Content-Length", "0")
-                        self.end_headers()
-                    else:
-                        base.do_GET(self)
-                finally:
-                    with counter.lock:
-                        counter.now -= 1
+                time.sleep(delay)
+                with counter.lock:  # before answering: the client frees its slot only after the answer
+                    counter.now -= 1
+                if self.path in not_ready:
+                    self.send_response(503)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                else:
+                    base.do_GET(self)
         return Handler
 
 
-def contract(urls: dict[str, str], layer="L7", paths=("/a", "/b", "/c")) -> object:
-    return parse_contract({"replicas": {"app1": 3, "app2": 3}, "vpcCidr": "10.0.0.0/16", "entrypoints": {
+def contract(urls: dict[str, str], layer="L7", paths=("/a", "/b", "/c"), replicas=3) -> object:
+    return parse_contract({"replicas": {"app1": replicas, "app2": 3}, "vpcCidr": "10.0.0.0/16", "entrypoints": {
         name: {"url": url, "layer": layer, "routes": [{"path": p, "app": "app1", "appSees": p} for p in paths]}
         for name, url in urls.items()}})
 
@@ -67,9 +65,11 @@ def test_routes_and_samples_run_at_once_within_the_cap_per_target():
 
 def test_the_total_cap_holds_across_targets():
     counter = InFlight()
-    with serve(counter.handler()) as one, serve(counter.handler()) as two, serve(counter.handler()) as three:
+    # Slow answers, one replica (a sample per route): 9 routes start at once against a cap of 5.
+    with serve(counter.handler(delay=0.2)) as one, serve(counter.handler(delay=0.2)) as two, \
+            serve(counter.handler(delay=0.2)) as three:
         names = {"a": url(one), "b": url(two), "c": url(three)}
-        probe_all(contract(names), list(names), FAST)
+        probe_all(contract(names, replicas=1), list(names), FAST)
     assert FAST.per_target < counter.most <= FAST.max_sockets
 
 

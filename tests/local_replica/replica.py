@@ -10,6 +10,7 @@ A fault case mutates what the lab would: the manifests (`reconfigure`), a pod
 
 from __future__ import annotations
 
+import copy
 import json
 import random
 import string
@@ -18,7 +19,7 @@ from typing import Any, Callable
 
 from tests.local_replica import render, spec
 from tests.local_replica.manifests import lab_manifests
-from tests.local_replica.procs import AppProcess, NginxProcess, can_bind, free_port
+from tests.local_replica.procs import AppProcess, NginxProcess, can_bind, free_port, stop_all
 from tests.local_replica.tlsgen import TlsFiles, write_server_tls
 
 NODES = ("ng-private-a", "ng-private-b", "ng-public-a")
@@ -48,6 +49,7 @@ class Replica:
         self.workdir = workdir
         workdir.mkdir(parents=True, exist_ok=True)
         self.manifests = manifests if manifests is not None else lab_manifests()
+        self.original = copy.deepcopy(self.manifests)
         self.taken: set[int] = set()
         self.pods = make_pods(self.taken)
         self.apps = {p.name: AppProcess(p, workdir) for p in self.pods}
@@ -69,10 +71,21 @@ class Replica:
         return self
 
     def stop(self) -> None:
-        """Always safe: stops nginx and every pod that is still running."""
-        self.nginx.stop()
-        for app in self.apps.values():
-            app.stop()
+        """Always safe: stops nginx and every pod that is still running, all at once."""
+        stop_all([self.nginx.proc, *(app.proc for app in self.apps.values())])
+        self.nginx.stop()  # collects its stderr
+
+    def reset(self) -> None:
+        """Undo every fault: the original objects, every pod running with its own environment.
+        Lets one replica serve many fault cases."""
+        if self.manifests != self.original:
+            self.reconfigure(copy.deepcopy(self.original))
+        broken = [name for name, app in self.apps.items() if app.extra_env or app.proc.poll() is not None]
+        stop_all([self.apps[name].proc for name in broken])
+        for name in broken:
+            self.apps[name] = AppProcess(self.apps[name].pod, self.workdir).start()
+        for name in broken:
+            self.apps[name].wait_healthy()
 
     def __enter__(self) -> "Replica":
         return self.start()
@@ -82,7 +95,8 @@ class Replica:
 
     # -- faults and changes -----------------------------------------------
     def reconfigure(self, manifests: list[dict[str, Any]]) -> None:
-        """Re-render nginx from changed objects (as a controller would sync them)."""
+        """Re-render nginx from changed objects (as a controller would sync them). Give it a copy:
+        `manifests` is the replica's own list."""
         self.manifests = manifests
         self.nginx.stop()
         self._start_nginx()
