@@ -22,6 +22,7 @@ from typing import Any, TextIO
 import pulumi
 
 from labtools import UsageError, simulate
+from labtools.diagram import diagram
 from labtools.manifests import write_manifests
 from labtools.packet_paths import packet_paths
 from labtools.plan_text import COMPONENT_PREFIX, print_report
@@ -38,6 +39,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--manifests", default="manifests", metavar="DIR", type=Path,
                         help="folder for the Kubernetes objects and Helm values (default ./%(default)s)")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+    parser.add_argument("--diagram", metavar="FILE",
+                        help="also write the packet paths as a Mermaid flowchart to FILE ('-': print only that)")
 
 
 def run(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
@@ -54,6 +57,12 @@ def run(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None 
     if error is not None:
         return _program_failed(error, err)
     model = lab_model(stack_settings(args.stack, now))
+    if args.diagram == "-":
+        out.write(diagram(model))
+        return 0
+    if args.diagram:
+        Path(args.diagram).write_text(diagram(model))
+        print(f"plan: wrote the Mermaid flowchart to {args.diagram}", file=err)
 
     k8s_count = len(graph.k8s_objects())
     print(f"plan: writing {k8s_count} manifests and the Helm values to {args.manifests}/...", file=err)

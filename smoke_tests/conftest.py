@@ -15,7 +15,7 @@ import json
 
 import pytest
 
-from smoke_tests import cluster, summary
+from smoke_tests import cluster, html_report, summary
 from smoke_tests.outputs import Contract, ContractError, load_file, load_stack, parse_contract
 from smoke_tests.probes import Settings, probe_all
 
@@ -143,3 +143,12 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     if why:
         terminalreporter.write_line(f"in-cluster checks SKIPPED: {why}")
 
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_html_results_summary(prefix, summary, postfix, session):
+    """With pytest-html (`./lab smoke` asks for it): where the requests went, with bars per pod."""
+    found = session.config.stash.get(RESULTS, None)
+    contract = session.config.stash.get(CONTRACT, None)
+    if found is not None and contract is not None:
+        postfix.append(html_report.section(found[0], contract))

@@ -98,10 +98,20 @@ def assert_failed(run: Run, entry: str, *phrases: str) -> None:
 
 # ---- the suite passes on a healthy replica --------------------------------
 
+def report_shares(html: str) -> dict[tuple[str, str], dict[str, float]]:
+    """(entry point, route) -> pod -> share, read back from the HTML report's bars."""
+    found: dict[tuple[str, str], dict[str, float]] = {}
+    for row in re.finditer(r'<tr data-entrypoint="([^"]+)" data-route="([^"]+)">(.*?)</tr>', html, re.S):
+        found[(row.group(1), row.group(2))] = {
+            pod: float(pct) for pod, pct in re.findall(r'data-pod="([^"]+)" data-share="([0-9.]+)"', row.group(3))}
+    return found
+
+
 def test_suite_passes_on_replica(replica, tmp_path):
     outputs = replica.write_outputs(tmp_path / "outputs.json")
     junit = tmp_path / "smoke.junit.xml"
-    run = run_suite(outputs, f"--junitxml={junit}")
+    html = tmp_path / "smoke-report.html"
+    run = run_suite(outputs, f"--junitxml={junit}", f"--html={html}", "--self-contained-html")
     assert run.code == 0, run.out
     suite = ET.parse(junit).getroot().find("testsuite")
     assert int(suite.get("failures")) == 0 and int(suite.get("errors")) == 0
@@ -112,6 +122,12 @@ def test_suite_passes_on_replica(replica, tmp_path):
     assert "smoke summary" in run.out and "p95ms" in run.out
     assert set(run.report["entrypoints"]) == {"nodeport", "nodeport-local", "nlb", "alb", "alb-hosts",
                                               "nginx", "traefik"}
+    # The HTML report: every pod that answered appears with its share, for every route.
+    shares = report_shares(html.read_text())
+    assert {(r["entrypoint"], r["route"]) for r in run.report["routes"]} == set(shares)
+    for row in run.report["routes"]:
+        assert shares[(row["entrypoint"], row["route"])] == pytest.approx(row["share"], abs=0.05), row
+    assert "<script src=" not in html.read_text() and "http://" not in html.read_text().split("<body")[0]
 
 
 # ---- fault cases: each must fail, naming the entry point and the fault -------
@@ -146,9 +162,12 @@ def test_fault_rewrite_missing(replica, tmp_path):
 
 def test_fault_app_answers_500(replica, tmp_path):
     replica.restart_app("app2", RESPONSE_STATUS="500")
-    run = run_suite(replica.write_outputs(tmp_path / "outputs.json"))
+    html = tmp_path / "smoke-report.html"
+    run = run_suite(replica.write_outputs(tmp_path / "outputs.json"), f"--html={html}", "--self-contained-html")
     assert run.code == 1, run.out
     assert "alb /v2: status 500 from pod app2-deploy-" in run.out
+    row = re.search(r'<tr data-entrypoint="alb" data-route="/v2">(.*?)</tr>', html.read_text(), re.S).group(1)
+    assert "alb /v2: status 500 from pod app2-deploy-" in row  # the failure, classified, in the report
     # Exactly the routes that reach app2 fail; app1's keep passing.
     app2_routes = {f"{name}:{r.get('host', '')}{r['path']}"
                    for name, entry in replica.outputs()["entrypoints"].items()

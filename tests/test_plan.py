@@ -50,7 +50,7 @@ def default():
 def written(tmp_path_factory):
     folder = tmp_path_factory.mktemp("manifests")
     out, err = io.StringIO(), io.StringIO()
-    code = plan.run(SimpleNamespace(stack="dev", manifests=folder, json=True), out, err)
+    code = plan.run(SimpleNamespace(stack="dev", manifests=folder, json=True, diagram=None), out, err)
     assert code == 0, err.getvalue()
     return folder, json.loads(out.getvalue()), err.getvalue()
 
@@ -370,3 +370,14 @@ def test_plan_shows_pods_used_and_free_per_node_group(written):
     assert groups["ng-public"] == {"name": "ng-public", "nodes": 1, "instanceType": "t3.small", "capacity": 11,
                                    "daemonsets": 2, "apps": 3, "free": 6}
     assert report["pods"]["freeAfterShared"] == 12
+
+
+def test_diagram_to_stdout_and_to_a_file(tmp_path):
+    out, err = io.StringIO(), io.StringIO()
+    args = SimpleNamespace(stack="dev", manifests=tmp_path / "m", json=False, diagram="-")
+    assert plan.run(args, out, err) == 0
+    assert out.getvalue().startswith("flowchart LR\n") and "ALB eks-test-lab" in out.getvalue()
+    assert not (tmp_path / "m").exists()  # only the chart
+    args = SimpleNamespace(stack="dev", manifests=tmp_path / "m", json=True, diagram=str(tmp_path / "lab.mmd"))
+    assert plan.run(args, io.StringIO(), io.StringIO()) == 0
+    assert (tmp_path / "lab.mmd").read_text() == out.getvalue()

@@ -209,6 +209,15 @@ def check_tests_workflow(workflow: dict) -> list[str]:
     return problems
 
 
+def check_reports(workflow: dict) -> list[str]:
+    """Both smoke reports reach the run's artifacts, whatever the outcome."""
+    job = workflow.get("jobs", {}).get("lab", {})
+    uploads = [st for st in job.get("steps", []) if "upload-artifact" in str(st.get("uses"))
+               and "smoke" in str((st.get("with") or {}).get("path"))]
+    paths = " ".join(str((st.get("with") or {}).get("path")) for st in uploads)
+    return [f"no upload of {name}" for name in ("smoke.junit.xml", "smoke-report.html") if name not in paths]
+
+
 def check_isolation(workflow: dict) -> list[str]:
     """A CI lab has a cluster of its own (not Pulumi.dev.yaml's) and admits the runner."""
     job = workflow.get("jobs", {}).get("lab", {})
@@ -291,6 +300,7 @@ LAB_CHECKS = [
     check_lab_setup,
     check_guard,
     check_isolation,
+    check_reports,
     check_one_region,
     check_interrupt,
     check_session,
@@ -428,6 +438,12 @@ BROKEN = {
         step_key("./lab sweep", "run", './lab sweep --cluster eks-test --region "$AWS_REGION" --yes'),
         check_isolation,
         "./lab sweep",
+    ),
+    "no html report": (
+        lambda wf: [st["with"].update(path="smoke.junit.xml") for st in wf["jobs"]["lab"]["steps"]
+                    if "smoke-report" in str((st.get("with") or {}).get("name"))],
+        check_reports,
+        "smoke-report.html",
     ),
     "region from a variable": (
         set_key(["env", "AWS_REGION"], "${{ vars.AWS_REGION || 'ap-northeast-2' }}"),

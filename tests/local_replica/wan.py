@@ -63,8 +63,12 @@ class DelayProxy:
             client_w.close()
             return
         half = self.rtt_s / 2
-        await asyncio.gather(self._pump(client_r, up_w, half, opened), self._pump(up_r, client_w, half, opened),
-                             return_exceptions=True)
+        try:
+            await asyncio.gather(self._pump(client_r, up_w, half, opened),
+                                 self._pump(up_r, client_w, half, opened), return_exceptions=True)
+        except asyncio.CancelledError:  # the proxy is closing: end quietly
+            client_w.close()
+            up_w.close()
 
     @staticmethod
     async def _pump(src: asyncio.StreamReader, dst: asyncio.StreamWriter, delay: float, not_before: float) -> None:
