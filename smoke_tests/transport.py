@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
 import socket
 import ssl
-import tempfile
 import threading
 import time
 from dataclasses import dataclass
@@ -78,11 +76,21 @@ class Target:
 
 
 class SNIAdapter(HTTPAdapter):
-    """Connect to the target's address; send SNI and check the certificate for `sni`."""
+    """Connect to the target's address; send SNI and check the certificate for `sni`, trusting
+    only `ca_pem` when given (not the CA bundle requests would add)."""
 
-    def __init__(self, sni: str | None, pool_size: int):
+    def __init__(self, sni: str | None, pool_size: int, ca_pem: str | None = None):
         self.sni = sni
+        self.ssl_context = ssl.create_default_context(cadata=ca_pem) if ca_pem else None
         super().__init__(pool_connections=1, pool_maxsize=pool_size, max_retries=0, pool_block=True)
+
+    def build_connection_pool_key_attributes(self, request, verify, cert=None):
+        host_params, pool_kwargs = super().build_connection_pool_key_attributes(request, verify, cert)
+        if self.ssl_context is not None:
+            pool_kwargs.pop("ca_certs", None)
+            pool_kwargs.pop("ca_cert_dir", None)
+            pool_kwargs["ssl_context"] = self.ssl_context
+        return host_params, pool_kwargs
 
     def init_poolmanager(self, connections, maxsize, block=False, **pool_kwargs):
         if self.sni:
@@ -152,7 +160,6 @@ class Client:
         self.target, self.keep_alive, self.timeout = target, keep_alive, timeout
         self.sni = sni or target.host
         self.pool_size = pool_size
-        self._ca_file = _ca_file(target.ca_pem) if target.scheme == "https" and target.ca_pem else None
         self._session = self._new_session() if keep_alive else None
         self._opened = 0  # L4: one per request; L7: those of pools already closed
         self._lock = threading.Lock()
@@ -160,8 +167,8 @@ class Client:
     def _new_session(self) -> requests.Session:
         session = requests.Session()
         session.trust_env = False
-        session.verify = self._ca_file or True
-        adapter = SNIAdapter(self.sni if self.target.scheme == "https" else None, self.pool_size)
+        https = self.target.scheme == "https"
+        adapter = SNIAdapter(self.sni if https else None, self.pool_size, self.target.ca_pem if https else None)
         session.mount(f"{self.target.scheme}://", adapter)
         return session
 
@@ -198,17 +205,6 @@ class Client:
         if self._session is not None:
             self._opened = self.connections_opened
             self._session.close()
-        if self._ca_file:
-            os.unlink(self._ca_file)
-            self._ca_file = None
-
-
-def _ca_file(pem: str) -> str:
-    """requests verifies against a file: the lab CA alone, so nothing else is trusted."""
-    fd, path = tempfile.mkstemp(prefix="lab-ca-", suffix=".pem")
-    with os.fdopen(fd, "w") as f:
-        f.write(pem)
-    return path
 
 
 def _reply(resp: requests.Response, latency_ms: float) -> Reply:

@@ -146,3 +146,16 @@ def test_a_connection_closed_without_an_answer_is_named_reset():
         threading.Thread(target=close_at_once, daemon=True).start()
         _, err = Client(Target("http", "127.0.0.1", listener.getsockname()[1]), False, 2).get_e("/")
     assert err.kind == "reset" and "closed the connection without an answer" in err.detail
+
+
+def test_tls_trusts_the_lab_ca_alone():
+    import requests
+
+    from smoke_tests.transport import SNIAdapter
+    from tests.local_replica.tlsgen import make_ca, pem
+
+    adapter = SNIAdapter("myapp.example.com", 1, pem(make_ca("lab")[0]))
+    assert len(adapter.ssl_context.get_ca_certs()) == 1
+    _, pool = adapter.build_connection_pool_key_attributes(requests.Request("GET", "https://127.0.0.1:1/").prepare(),
+                                                           True)
+    assert pool["ssl_context"] is adapter.ssl_context and "ca_certs" not in pool  # no CA bundle added
