@@ -257,6 +257,9 @@ def test_audit_and_sweep_through_the_front_door(project):
 
 
 def test_plan_through_the_front_door(project, tmp_path):
-    result = project.lab("plan", "--json", "--manifests", str(tmp_path / "m"))
+    """As a user runs it: text on stdout, progress on stderr, the manifests written."""
+    result = project.lab("plan", "--manifests", str(tmp_path / "m"))
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout)["hourlyCostUsd"] > 0
+    assert "Estimated cost in ap-northeast-2" in result.stdout and "Packet paths" in result.stdout
+    assert "writing" in result.stderr and "Traceback" not in result.stderr
+    assert (tmp_path / "m" / "service-app-nodeport-svc.yaml").exists()

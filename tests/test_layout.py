@@ -6,6 +6,7 @@ entry points, settings) import no Pulumi at all.
 """
 
 import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -89,3 +90,30 @@ def test_the_model_and_its_readers_import_no_pulumi():
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+def layout_block() -> str:
+    text = (ROOT / "README.md").read_text()
+    return text.split("## Layout", 1)[1].split("```", 2)[1]
+
+
+def layout_problems(block: str) -> list[str]:
+    named = set(re.findall(r"[\w]+\.py", block))
+    everywhere = {p.name for p in ROOT.rglob("*.py") if "venv" not in p.parts}
+    problems = [f"{name} is not in the tree" for name in sorted(named - everywhere)]
+    for package in ("stacks", "labtools", "smoke_tests"):
+        for module in sorted((ROOT / package).glob("*.py")):
+            if module.stem not in ("__init__", "__main__", "conftest") and not module.stem.startswith("test_") \
+                    and module.stem not in block:
+                problems.append(f"{package}/{module.name} is not in the README's layout")
+    return problems
+
+
+def test_the_readme_layout_matches_the_tree():
+    assert layout_problems(layout_block()) == []
+
+
+def test_a_module_missing_from_the_layout_is_caught():
+    assert layout_problems(layout_block().replace("preflight.py", "")) == [
+        "stacks/preflight.py is not in the README's layout"]
+    assert layout_problems(layout_block() + " gone.py") == ["gone.py is not in the tree"]

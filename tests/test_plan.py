@@ -332,16 +332,6 @@ def _cli(*args, cwd=ROOT):
                           capture_output=True, text=True, timeout=120)
 
 
-def test_the_command_as_a_user_runs_it(tmp_path):
-    done = _cli("--manifests", str(tmp_path / "m"))
-    assert done.returncode == 0, done.stderr
-    assert "Estimated cost in ap-northeast-2" in done.stdout and "Packet paths" in done.stdout
-    assert str(tmp_path / "m") in done.stdout
-    assert "writing" in done.stderr and "Traceback" not in done.stderr
-    assert (tmp_path / "m" / "service-app-nodeport-svc.yaml").exists()
-    # --json through the front door: tests/test_lab_stacks.py
-
-
 def test_bad_setting_exits_2_with_the_settings_message(tmp_path, monkeypatch, capsys):
     from labtools import simulate
     from labtools.__main__ import main

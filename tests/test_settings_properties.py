@@ -89,7 +89,7 @@ def deploys(graph) -> None:
     assert pods_fit(graph)
 
 
-@settings(max_examples=10, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=8, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 @given(lab_settings(broad=False))
 def test_settings_within_every_limit_are_accepted_and_deploy(config):
     graph, error = run_program(config)
@@ -97,7 +97,7 @@ def test_settings_within_every_limit_are_accepted_and_deploy(config):
     deploys(graph)
 
 
-@settings(max_examples=20, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=15, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 @given(lab_settings())
 def test_any_settings_deploy_or_are_refused_naming_a_key(config):
     graph, error = run_program(config)

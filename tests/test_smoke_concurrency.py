@@ -90,10 +90,10 @@ def test_a_ready_route_is_sampled_while_another_still_waits():
     with serve(counter.handler(not_ready={"/slow"})) as server:
         started = time.monotonic()
         results, _ = probe_all(contract({"alb": url(server)}, paths=("/fast", "/slow")), ["alb"],
-                               Settings(**{**FAST.__dict__, "deadline_s": 1.5}))
+                               Settings(**{**FAST.__dict__, "deadline_s": 3.0}))
     routes = results["alb"].routes
     assert routes["/fast"].ready and not routes["/slow"].ready
-    assert max(counter.times["/fast"]) - started < 1.0  # done well before /slow's deadline
+    assert max(counter.times["/fast"]) - started < 2.0  # done well before /slow's deadline
 
 
 def test_one_deadline_for_the_whole_run():
@@ -103,7 +103,7 @@ def test_one_deadline_for_the_whole_run():
     results, total = probe_all(contract(names, paths=("/x", "/y")), list(names),
                                Settings(**{**FAST.__dict__, "deadline_s": 1.0}))
     assert not any(r.ready for ep in results.values() for r in ep.routes.values())
-    assert 1.0 <= time.monotonic() - started < 1.6
+    assert 1.0 <= time.monotonic() - started < 1.9  # not one deadline after another
 
 
 def test_limits_block_past_the_cap():

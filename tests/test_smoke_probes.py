@@ -301,7 +301,7 @@ def test_wait_on_a_closed_port_ends_at_the_deadline():
     reply, err, _ = wait_for_e(lambda t: client.get_e("/", None, t), app_not_answering, started + 0.5, FAST)
     elapsed = time.monotonic() - started
     assert reply is None and err.kind == "refused"
-    assert 0.5 <= elapsed < 0.8
+    assert 0.5 <= elapsed < 1.2
 
 
 # ---- judging -----------------------------------------------------------------------

@@ -24,8 +24,9 @@ def test_a_new_connection_costs_two_round_trips_and_a_kept_one_one():
         target = Target("http", "127.0.0.1", proxy.port)
         l4 = timed(Client(target, keep_alive=False, timeout=5), 3)
         l7 = timed(Client(target, keep_alive=True, timeout=5), 3)
-    assert all(2 * RTT <= t < 2 * RTT + 0.08 for t in l4), l4
-    assert 2 * RTT <= l7[0] < 2 * RTT + 0.08 and all(RTT <= t < RTT + 0.08 for t in l7[1:]), l7
+    # At least the emulated round trips; the upper bounds only tell one round trip from two.
+    assert all(2 * RTT <= t < 3 * RTT for t in l4), l4
+    assert 2 * RTT <= l7[0] < 3 * RTT and all(RTT <= t < 2 * RTT for t in l7[1:]), l7
     assert proxy.connections == 4
 
 
