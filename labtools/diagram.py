@@ -78,7 +78,7 @@ def diagram(model: LabModel) -> str:
         controller = f.node("nginx", "ingress-nginx controller")
         for r in n.routes:
             f.path(client, *front, controller,
-                   f.node(f"app-ingress {r.prefix}", f"app-ingress: {r.prefix}(/|$)(.*) rewritten to /$2"),
+                   f.node(f"app-ingress {r.prefix}", f"app-ingress: {r.prefix}/x rewritten to /x (regex)"),
                    *to_pods(r.service))
     if model.traefik:
         t = model.traefik
