@@ -93,9 +93,11 @@ def _program_failed(error: BaseException, err: TextIO) -> int:
     return 1
 
 
-def stack_settings(stack: str, now: dt.datetime) -> LabSettings:
-    """The settings as the program read them (run_program has validated them already)."""
-    config = as_pulumi_passes(stack_config(stack))
+def stack_settings(stack: str = "dev", now: dt.datetime | None = None,
+                   overrides: dict[str, Any] | None = None) -> LabSettings:
+    """The settings as the program reads them from Pulumi.<stack>.yaml (plus overrides, as
+    run_program takes them); raises SettingsError for bad ones."""
+    config = as_pulumi_passes({**stack_config(stack), **(overrides or {})})
     prefix = f"{NAMESPACE}:"
     raw = {k[len(prefix):]: v for k, v in config.items() if k.startswith(prefix)}
     return load(raw, config.get("aws:region"), stack, now)

@@ -4,6 +4,7 @@ naming its key, or deploys with valid, unique names."""
 
 import pytest
 
+from labtools import plan
 from labtools.simulate import run_lab, run_program
 from stacks import capacity, fit, names
 from stacks.model import lab_model
@@ -99,10 +100,7 @@ def test_the_pods_of_each_group_add_up():
 
 
 def run_lab_settings(overrides=None):
-    from labtools.simulate import as_pulumi_passes, stack_config
-    from stacks.settings import load
-    config = as_pulumi_passes({**stack_config(), **(overrides or {})})
-    return load({k[4:]: v for k, v in config.items() if k.startswith("lab:")}, config.get("aws:region"), "dev")
+    return plan.stack_settings(overrides=overrides)
 
 
 # --- addresses ----------------------------------------------------------------

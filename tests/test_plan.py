@@ -28,12 +28,7 @@ def settings_for(overrides=None):
 
 
 def plan_settings(overrides=None):
-    from labtools.simulate import as_pulumi_passes, stack_config
-    from stacks.settings import load
-
-    config = as_pulumi_passes({**stack_config(), **(overrides or {})})
-    raw = {k[4:]: v for k, v in config.items() if k.startswith("lab:")}
-    return load(raw, config.get("aws:region"), "dev")
+    return plan.stack_settings(overrides=overrides)
 
 
 def report_of(overrides=None):
