@@ -21,7 +21,6 @@ from components.helm import pinned_release
 from components.lb_controller_policy import POLICY
 from stacks.model_types import Release
 
-NAMESPACE = "kube-system"  # where the chart's documentation installs it
 SERVICE_ACCOUNT = "aws-load-balancer-controller"
 
 
@@ -39,7 +38,7 @@ class LabLoadBalancerControllerArgs:
     tags: dict[str, str]
 
 
-def trust_policy(oidc_provider_arn: str, oidc_issuer: str) -> str:
+def trust_policy(oidc_provider_arn: str, oidc_issuer: str, namespace: str) -> str:
     """Only this ServiceAccount, with the STS audience, may assume the role."""
     return json.dumps({
         "Version": "2012-10-17",
@@ -48,7 +47,7 @@ def trust_policy(oidc_provider_arn: str, oidc_issuer: str) -> str:
             "Principal": {"Federated": oidc_provider_arn},
             "Action": "sts:AssumeRoleWithWebIdentity",
             "Condition": {"StringEquals": {
-                f"{oidc_issuer}:sub": f"system:serviceaccount:{NAMESPACE}:{SERVICE_ACCOUNT}",
+                f"{oidc_issuer}:sub": f"system:serviceaccount:{namespace}:{SERVICE_ACCOUNT}",
                 f"{oidc_issuer}:aud": "sts.amazonaws.com",
             }},
         }],
@@ -86,7 +85,7 @@ class LabLoadBalancerController(pulumi.ComponentResource):
         role = aws.iam.Role(
             f"{name}-irsa",
             assume_role_policy=pulumi.Output.all(args.oidc_provider_arn, args.oidc_issuer).apply(
-                lambda a: trust_policy(*a)),
+                lambda a: trust_policy(*a, args.release.namespace)),
             tags=args.tags, opts=child)
         attachment = aws.iam.RolePolicyAttachment(f"{name}-attach", role=role.name, policy_arn=policy.arn,
                                                   opts=child)
@@ -94,7 +93,7 @@ class LabLoadBalancerController(pulumi.ComponentResource):
         k8s_child = pulumi.ResourceOptions(parent=self, provider=args.provider)
         account = k8s.core.v1.ServiceAccount(
             f"{name}-sa",
-            metadata={"name": SERVICE_ACCOUNT, "namespace": NAMESPACE,
+            metadata={"name": SERVICE_ACCOUNT, "namespace": args.release.namespace,
                       "annotations": {"eks.amazonaws.com/role-arn": role.arn}},
             opts=k8s_child)
 

@@ -85,19 +85,20 @@ def _elbv2_tags(elbv2, arns: list[str]) -> dict[str, dict[str, str]]:
     return tags
 
 
-def find_load_balancers(elbv2, cluster: str) -> list[Leftover]:
-    lbs = list(paginate(elbv2, "describe_load_balancers", "LoadBalancers"))
-    tags = _elbv2_tags(elbv2, [lb["LoadBalancerArn"] for lb in lbs])
-    found = []
-    for lb in lbs:
-        match = cluster_tag_match(tags.get(lb["LoadBalancerArn"], {}), cluster)
+def _elbv2_tagged(elbv2, operation: str, key: str, arn: str, cluster: str) -> Iterator[tuple[dict, str]]:
+    """Load balancers or target groups tagged for `cluster`, with the tag that ties each to it."""
+    items = list(paginate(elbv2, operation, key))
+    tags = _elbv2_tags(elbv2, [item[arn] for item in items])
+    for item in items:
+        match = cluster_tag_match(tags.get(item[arn], {}), cluster)
         if match:
-            found.append(
-                Leftover(
-                    "load-balancer", lb["LoadBalancerArn"], lb["LoadBalancerName"], match, lb.get("Type", "")
-                )
-            )
-    return found
+            yield item, match
+
+
+def find_load_balancers(elbv2, cluster: str) -> list[Leftover]:
+    return [Leftover("load-balancer", lb["LoadBalancerArn"], lb["LoadBalancerName"], match, lb.get("Type", ""))
+            for lb, match in _elbv2_tagged(elbv2, "describe_load_balancers", "LoadBalancers", "LoadBalancerArn",
+                                           cluster)]
 
 
 def find_listeners(elbv2, load_balancers: list[Leftover]) -> list[Leftover]:
@@ -111,14 +112,9 @@ def find_listeners(elbv2, load_balancers: list[Leftover]) -> list[Leftover]:
 
 
 def find_target_groups(elbv2, cluster: str) -> list[Leftover]:
-    groups = list(paginate(elbv2, "describe_target_groups", "TargetGroups"))
-    tags = _elbv2_tags(elbv2, [tg["TargetGroupArn"] for tg in groups])
-    found = []
-    for tg in groups:
-        match = cluster_tag_match(tags.get(tg["TargetGroupArn"], {}), cluster)
-        if match:
-            found.append(Leftover("target-group", tg["TargetGroupArn"], tg["TargetGroupName"], match))
-    return found
+    return [Leftover("target-group", tg["TargetGroupArn"], tg["TargetGroupName"], match)
+            for tg, match in _elbv2_tagged(elbv2, "describe_target_groups", "TargetGroups", "TargetGroupArn",
+                                           cluster)]
 
 
 def _ec2_tagged(ec2, operation: str, key: str, cluster: str) -> dict[str, dict]:

@@ -17,8 +17,9 @@ from stacks.config_reader import NAMESPACE as CONFIG_NAMESPACE, SettingsError
 from stacks.model import LabModel, lab_model
 from stacks.settings import LabSettings, load
 
-# Zones where EKS refuses control planes (EKS user guide, "Amazon EKS cluster"
-# prerequisites). Zone names map to these IDs differently in each account.
+# Zones where EKS refuses control planes (EKS user guide, "View Amazon EKS networking
+# requirements for VPC and subnets", network_reqs.html). Zone names map to these IDs
+# differently in each account, so the check asks the account.
 EKS_REFUSED_ZONE_IDS = {"use1-az3": "us-east-1", "usw1-az2": "us-west-1", "cac1-az3": "ca-central-1"}
 
 

@@ -29,7 +29,7 @@ def graph_nodes(graph: Graph) -> list[estimates.Node]:
 def billed(graph: Graph) -> Counter:
     """(kind, quantity) of everything in the graph that bills by the hour."""
     found: Counter = Counter()
-    zones = len(graph.one("aws:ec2/vpc:Vpc").inputs and graph.of_type("aws:ec2/subnet:Subnet")) // 2
+    zones = len(graph.of_type("aws:ec2/subnet:Subnet")) // 2  # a public and a private subnet per zone
     found[("control-plane", 1)] += len(graph.of_type("eks:index:Cluster"))
     for ng in graph.of_type("eks:index:ManagedNodeGroup"):
         n = int(ng.inputs["scalingConfig"]["desiredSize"])

@@ -10,6 +10,11 @@ INGRESS = "kubernetes:networking.k8s.io/v1:Ingress"
 CONTROLLER_RELEASE = "aws-load-balancer-controller"
 
 
+def without_edge(later: Resource, earlier: Resource) -> None:
+    """Drop `later`'s direct edge to `earlier`: the broken copy a rule must catch."""
+    later.deps = [d for d in later.deps if d != earlier.urn]
+
+
 def controller_release(graph: Graph) -> Resource:
     return graph.one(RELEASE, CONTROLLER_RELEASE)
 

@@ -192,9 +192,7 @@ def test_ordering(lab):
 
 def test_ordering_check_catches_a_missing_edge(lab):
     broken = copy.deepcopy(lab)
-    svc = broken.k8s("Service", "app-lb-svc")
-    release = ordering.controller_release(broken)
-    svc.deps = [d for d in svc.deps if d != release.urn]
+    ordering.without_edge(broken.k8s("Service", "app-lb-svc"), ordering.controller_release(broken))
     assert ordering.controller_ordering(broken) == [
         "Service app-lb-svc does not wait for the controller release "
         "(its webhook refuses Services until it runs; on destroy it must go last)"]

@@ -70,8 +70,7 @@ def test_ordering(lab):
     assert ordering.ingress_waits_for_its_controller(lab, "app-ingress", "ingress-nginx") == []
     assert ordering.controller_ordering(lab) == []  # the nginx release waits for the LB controller
     broken = copy.deepcopy(lab)
-    ing = next(r for r in broken.of_type(ordering.INGRESS) if r.name == "app-ingress")
-    ing.deps = [d for d in ing.deps if not d.endswith("::ingress-nginx")]
+    ordering.without_edge(broken.k8s("Ingress", "app-ingress"), broken.one(ordering.RELEASE, "ingress-nginx"))
     assert ordering.ingress_waits_for_its_controller(broken, "app-ingress", "ingress-nginx") == [
         "Ingress app-ingress does not wait for release ingress-nginx"]
 

@@ -60,8 +60,7 @@ def test_an_unscoped_nginx_webhook_catches_the_other_ingresses(lab):
 
 def test_the_nginx_ingress_must_wait_for_its_release(lab):
     broken = copy.deepcopy(lab)
-    ing = broken.k8s("Ingress", "app-ingress")
-    ing.deps = [d for d in ing.deps if not d.endswith("::ingress-nginx")]
+    ordering.without_edge(broken.k8s("Ingress", "app-ingress"), broken.one(ordering.RELEASE, "ingress-nginx"))
     assert webhooks.webhook_ordering(broken) == [
         "Ingress app-ingress is intercepted by webhook validate.nginx.ingress.kubernetes.io (failurePolicy Fail) "
         "of release ingress-nginx but does not wait for that release"]
@@ -71,17 +70,14 @@ def test_a_label_removed_from_app_ingress_leaves_it_out(lab):
     # Without the label the nginx webhook skips app-ingress: the rule has nothing to ask of it.
     graph = copy.deepcopy(lab)
     graph.k8s("Ingress", "app-ingress").inputs["metadata"]["labels"] = {}
-    ing = graph.k8s("Ingress", "app-ingress")
-    ing.deps = [d for d in ing.deps if not d.endswith("::ingress-nginx")]
+    ordering.without_edge(graph.k8s("Ingress", "app-ingress"), graph.one(ordering.RELEASE, "ingress-nginx"))
     assert webhooks.webhook_ordering(graph) == []
     assert nginx_ingress.ADMISSION_LABEL == lab.k8s("Ingress", "app-ingress").inputs["metadata"]["labels"]
 
 
 def test_a_service_must_wait_for_the_controller(lab):
     broken = copy.deepcopy(lab)
-    svc = broken.k8s("Service", "app1-svc")
-    release = ordering.controller_release(broken)
-    svc.deps = [d for d in svc.deps if d != release.urn]
+    ordering.without_edge(broken.k8s("Service", "app1-svc"), ordering.controller_release(broken))
     assert webhooks.webhook_ordering(broken) == [
         "Service app1-svc is intercepted by webhook mservice.elbv2.k8s.aws (failurePolicy Fail) of release "
         "aws-load-balancer-controller but does not wait for that release"]
