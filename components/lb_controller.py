@@ -19,7 +19,7 @@ import pulumi_kubernetes as k8s
 
 from components.helm import pinned_release
 from components.lb_controller_policy import POLICY
-from stacks.model_types import Release
+from stacks.model_types import PinnedManifest, Release
 
 SERVICE_ACCOUNT = "aws-load-balancer-controller"
 
@@ -36,6 +36,9 @@ class LabLoadBalancerControllerArgs:
     provider: k8s.Provider
     node_groups: list[pulumi.Resource]
     tags: dict[str, str]
+    gateway_api_crds: PinnedManifest | None = None
+    """The Gateway API CRDs to apply first: the controller looks for them once, at start-up,
+    and without them turns its ALB gateway off (one log line)."""
 
 
 def trust_policy(oidc_provider_arn: str, oidc_issuer: str, namespace: str) -> str:
@@ -72,6 +75,7 @@ def chart_values(cluster_name: str, region: str, vpc_id: str, tags: dict[str, st
 
 class LabLoadBalancerController(pulumi.ComponentResource):
     release: k8s.helm.v3.Release
+    crds: list[k8s.yaml.v2.ConfigFile]
     role_arn: pulumi.Output[str]
 
     def __init__(self, name: str, args: LabLoadBalancerControllerArgs,
@@ -97,14 +101,21 @@ class LabLoadBalancerController(pulumi.ComponentResource):
                       "annotations": {"eks.amazonaws.com/role-arn": role.arn}},
             opts=k8s_child)
 
+        crds = []
+        if args.gateway_api_crds:
+            # Applied from the pinned release file; the controller's own gateway.k8s.aws CRDs
+            # come with its chart (crds/), which Helm installs before the chart's pods.
+            manifest = args.gateway_api_crds
+            crds.append(k8s.yaml.v2.ConfigFile(f"{name}-{manifest.name}", file=manifest.url, opts=k8s_child))
         self.release = pinned_release(
             name, args.release.chart, args.release.namespace,
             pulumi.Output.from_input(args.vpc_id).apply(
                 lambda vpc: chart_values(args.cluster_name, args.region, vpc, args.tags)),
             opts=pulumi.ResourceOptions(
                 parent=self, provider=args.provider,
-                # Nodes to run on, AWS permissions before the first reconcile, and the
-                # ServiceAccount the chart is told not to create.
-                depends_on=[*args.node_groups, attachment, account]))
+                # Nodes to run on, AWS permissions before the first reconcile, the
+                # ServiceAccount the chart is told not to create, the CRDs it checks at start-up.
+                depends_on=[*args.node_groups, attachment, account, *crds]))
+        self.crds = crds
         self.role_arn = role.arn
         self.register_outputs({"roleArn": self.role_arn})

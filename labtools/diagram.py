@@ -89,4 +89,23 @@ def diagram(model: LabModel) -> str:
         for b in t.backends:
             f.path(client, *traefik, f.node(f"traefik-ingress {b.host}", f"traefik-ingress: {b.host}{b.path}"),
                    *to_pods(b.service, b.app))
+    if model.gateway:
+        _gateway(f, model, client, to_pods)
     return f.render()
+
+
+def _gateway(f: Flowchart, model: LabModel, client: str, to_pods) -> None:
+    g = model.gateway
+    gateway = f.node("gateway", f"ALB {g.load_balancer_name} (Gateway {g.name})")
+    for route in g.routes:
+        for i, rule in enumerate(route.rules):
+            total = sum(b.weight or 1 for b in rule.backends)
+            what = [f"{route.name}: {rule.path}"]
+            what += [f"header {k}: {v}" for k, v in rule.headers.items()]
+            if rule.replace_prefix is not None:
+                what.append(f"{rule.path}/x rewritten to {rule.replace_prefix.rstrip('/')}/x")
+            if len(rule.backends) > 1:
+                what.append(" / ".join(f"{100 * (b.weight or 1) / total:.0f}% {b.service}" for b in rule.backends))
+            rule_node = f.node(f"{route.name} {i}", ", ".join(what))
+            for b in rule.backends:
+                f.path(client, gateway, rule_node, *to_pods(b.service))

@@ -67,6 +67,12 @@ class LabMocks(pulumi.runtime.Mocks):
             ing = outs.get("metadata", {}).get("name", name)
             outs["status"] = {"loadBalancer": {"ingress": [
                 {"hostname": f"k8s-{ing}-0123456789.ap-northeast-2.elb.amazonaws.com"}]}}
+        elif args.typ == "kubernetes:gateway.networking.k8s.io/v1:Gateway":
+            gw = outs.get("metadata", {}).get("name", name)
+            # As the controller reports a Programmed Gateway: the ALB's DNS name.
+            outs["status"] = {"addresses": [{"type": "Hostname",
+                                             "value": f"k8s-{gw}-0123456789.ap-northeast-2.elb.amazonaws.com"}],
+                              "conditions": [{"type": "Programmed", "status": "True"}]}
         elif args.typ == "kubernetes:helm.sh/v3:Release":
             outs["status"] = {"name": outs.get("name", name), "namespace": outs.get("namespace", "default"),
                               "status": "deployed", "version": outs.get("version", "")}

@@ -56,7 +56,7 @@ def packet_paths(graph: Graph, s: LabSettings) -> dict[str, list[list[str]]]:
     """Each entry point's way in, step by step, as post 004 draws it."""
     lab = _Lab(graph, s)
     builders = {"nodeport": _nodeport, "nodeport-local": _nodeport, "nlb": _nlb, "alb": _alb,
-                "alb-hosts": _alb, "nginx": _nginx, "traefik": _traefik}
+                "alb-hosts": _alb, "nginx": _nginx, "traefik": _traefik, "gateway": _gateway}
     paths = {}
     for name, entry in (graph.outputs.get("entrypoints") or {}).items():
         build = builders.get(name)
@@ -147,4 +147,36 @@ def _traefik(lab: _Lab, entry: dict) -> list[list[str]]:
                       "kube-proxy", "Traefik pod web",
                       f"redirect to {redirect.get('scheme', 'https')} ({redirect.get('to', '?')})"
                       if redirect else "routers of entry point web"])
+    return paths
+
+
+def _gateway(lab: _Lab, entry: dict) -> list[list[str]]:
+    """Gateway -> its LoadBalancerConfiguration (the ALB) and listener -> each HTTPRoute rule."""
+    name = entry["gateway"]
+    gw = lab.spec("Gateway", name)
+    config = lab.spec("LoadBalancerConfiguration", gw["infrastructure"]["parametersRef"]["name"])
+    targets = lab.spec("TargetGroupConfiguration", config["defaultTargetGroupConfiguration"]["name"])
+    target_type = targets["defaultConfiguration"]["targetType"]
+    (listener,) = gw["listeners"]
+    front = ["client", "DNS (the ALB's name, known after up)",
+             f"ALB {config['loadBalancerName']} {listener['protocol']} :{listener['port']} "
+             f"(Gateway {name}, class {gw['gatewayClassName']})"]
+    paths = []
+    for route in lab.graph.of_type("kubernetes:gateway.networking.k8s.io/v1:HTTPRoute"):
+        route_name, spec = route.inputs["metadata"]["name"], plain(route.inputs["spec"])
+        for rule in spec["rules"]:
+            (match,) = rule["matches"]
+            when = f"{match['path']['value']} ({match['path']['type']})" + "".join(
+                f", header {h['name']}: {h['value']}" for h in match.get("headers") or [])
+            prefix = match["path"]["value"]
+            rewrite = [f"rewrite ReplacePrefixMatch: {prefix}/x becomes "
+                       f"{f['urlRewrite']['path']['replacePrefixMatch'].rstrip('/')}/x"
+                       for f in rule.get("filters") or [] if f["type"] == "URLRewrite"]
+            refs = rule["backendRefs"]
+            total = sum(r.get("weight", 1) for r in refs)
+            for ref in refs:
+                service, pod = lab.backend(ref["name"], ref["port"])
+                share = [f"weight {ref['weight']} of {total}"] if len(refs) > 1 else []
+                paths.append([*front, f"HTTPRoute {route_name} rule {when}", *rewrite, *share,
+                              f"{service} ({target_type} targets: no NodePort)", f"{pod} (pod IP, directly)"])
     return paths

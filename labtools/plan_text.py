@@ -111,7 +111,8 @@ def _print_time(report: dict[str, Any], p) -> None:
       " typical figures,")
     p("  not guarantees: stacks/estimates.py)")
     total = 0.0
+    width = max((len(step["name"]) for step in report["criticalPath"]), default=0)
     for step in report["criticalPath"]:
         total += step["minutes"]
-        p(f"  {total:>5.1f} min  +{step['minutes']:<4.1f} {step['name']:<30} {step['type']}")
+        p(f"{total:>5.1f} min +{step['minutes']:<4.1f} {step['name']:<{width}} {step['type']}")
     p()

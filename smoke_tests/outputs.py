@@ -3,7 +3,7 @@
 The suite reads only these outputs and never imports the program. Every check
 fails with a ContractError naming the key path (`entrypoints.alb.routes[1].app`)
 and the allowed values, so a bad file stops the run at session start instead
-of surfacing as a traceback inside a test.
+of surfacing as a traceback inside a test. One route's checks are in routes.py.
 """
 
 from __future__ import annotations
@@ -17,37 +17,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+# ContractError, NotFound and Route are imported from here by the suite and its tests.
+from smoke_tests.routes import (ContractError, NotFound, Route, check_unique_labels, get as _get,  # noqa: F401
+                                parse_not_found, parse_route)
+
 LAYERS = ("L4", "L7")
 SCHEMES = ("http", "https")
 POLICIES = ("Cluster", "Local")
 REDIRECT_STATUSES = (301, 308)
-
-
-class ContractError(ValueError):
-    """The outputs do not follow the contract; the message names the key path."""
-
-
-@dataclass(frozen=True)
-class Route:
-    path: str
-    app: str
-    app_sees: str
-    host: str | None = None
-    client_preserved: bool | None = None
-
-    @property
-    def label(self) -> str:
-        return f"{self.host}{self.path}" if self.host else self.path
-
-
-@dataclass(frozen=True)
-class NotFound:
-    path: str
-    host: str | None = None
-
-    @property
-    def label(self) -> str:
-        return f"{self.host}{self.path}" if self.host else self.path
 
 
 @dataclass(frozen=True)
@@ -111,27 +88,6 @@ def parse_json(text: str, where: str) -> dict[str, Any]:
 
 # ---- checking ------------------------------------------------------------
 
-def _get(obj: dict, key: str, path: str, types: type | tuple, required: bool = True, default=None):
-    if key not in obj or obj[key] is None:
-        if required:
-            raise ContractError(f"{path}.{key}: missing; expected {_type_names(types)}")
-        return default
-    value = obj[key]
-    # bool is an int in Python; a nodePort of `true` is still wrong.
-    if not isinstance(value, types) or (isinstance(value, bool) and bool not in _as_tuple(types)):
-        raise ContractError(f"{path}.{key}: expected {_type_names(types)}, got {json.dumps(value)[:80]}")
-    return value
-
-
-def _as_tuple(types) -> tuple:
-    return types if isinstance(types, tuple) else (types,)
-
-
-def _type_names(types) -> str:
-    names = {str: "a string", int: "an integer", dict: "an object", list: "a list", bool: "true/false"}
-    return " or ".join(names.get(t, t.__name__) for t in _as_tuple(types))
-
-
 def parse_contract(data: dict[str, Any]) -> Contract:
     replicas = _replicas(data)
     vpc = _vpc_cidr(data)
@@ -193,10 +149,11 @@ def _entrypoint(name: str, raw: Any, replicas: dict[str, int]) -> Entrypoint:
     http_url = _get(raw, "httpUrl", path, str, required=False)
     if http_url is not None:
         _check_url(http_url, f"{path}.httpUrl", schemes=("http",))
+    parsed = tuple(parse_route(r, f"{path}.routes[{i}]", replicas) for i, r in enumerate(routes))
+    check_unique_labels(parsed, f"{path}.routes")
     return Entrypoint(
-        name=name, layer=layer, url=url, node_port=node_port,
-        routes=tuple(_route(r, f"{path}.routes[{i}]", replicas) for i, r in enumerate(routes)),
-        not_found=tuple(_not_found(n, f"{path}.notFound[{i}]")
+        name=name, layer=layer, url=url, node_port=node_port, routes=parsed,
+        not_found=tuple(parse_not_found(n, f"{path}.notFound[{i}]")
                         for i, n in enumerate(_get(raw, "notFound", path, list, required=False, default=[]))),
         ca_certificate=_ca(raw, path),
         external_traffic_policy=policy,
@@ -222,34 +179,6 @@ def _ca(raw: dict, path: str) -> str | None:
     if pem is not None and "-----BEGIN CERTIFICATE-----" not in pem:
         raise ContractError(f"{path}.caCertificate: expected a PEM certificate (-----BEGIN CERTIFICATE-----)")
     return pem
-
-
-def _route(raw: Any, path: str, replicas: dict[str, int]) -> Route:
-    if not isinstance(raw, dict):
-        raise ContractError(f"{path}: expected an object with path, app, appSees")
-    route_path = _get(raw, "path", path, str)
-    if not route_path.startswith("/"):
-        raise ContractError(f"{path}.path: {route_path!r} must start with /")
-    app = raw.get("app")
-    if not isinstance(app, str) or app not in replicas:
-        if app is None:
-            raise ContractError(f"{path}.app: missing; expected one of {', '.join(sorted(replicas))}")
-        raise ContractError(f"{path}.app: {app!r} is not in replicas; expected one of {', '.join(sorted(replicas))}")
-    return Route(path=route_path, app=app,
-                 app_sees=_get(raw, "appSees", path, str),
-                 host=_get(raw, "host", path, str, required=False),
-                 client_preserved=_get(raw, "clientPreserved", path, bool, required=False))
-
-
-def _not_found(raw: Any, path: str) -> NotFound:
-    if isinstance(raw, str):
-        raw = {"path": raw}
-    if not isinstance(raw, dict):
-        raise ContractError(f"{path}: expected a path string or {{\"path\", \"host\"}}")
-    p = _get(raw, "path", path, str)
-    if not p.startswith("/"):
-        raise ContractError(f"{path}.path: {p!r} must start with /")
-    return NotFound(path=p, host=_get(raw, "host", path, str, required=False))
 
 
 def _internal(data: dict, replicas: dict[str, int]) -> dict[str, Any]:

@@ -7,30 +7,22 @@ requests themselves go through transport.py.
 
 from __future__ import annotations
 
-import contextlib
-import math
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable
 
 from smoke_tests.outputs import Contract, Entrypoint, NotFound, REDIRECT_STATUSES, Route
-from smoke_tests.transport import Client, ProbeError, Reply, Target
+from smoke_tests.stats import MISS_PROBABILITY, requests_needed, weighted_requests_needed  # noqa: F401
+from smoke_tests.transport import Client, Limits, ProbeError, Reply, Target  # noqa: F401 (Limits: API)
 
-MISS_PROBABILITY = 1e-6
 
-
-def requests_needed(k: int, miss: float = MISS_PROBABILITY) -> int:
-    """Smallest n with k * (1 - 1/k)^n <= miss.
-
-    Under uniform balancing one given replica is missed by n requests with
-    probability (1 - 1/k)^n; the union bound over k replicas gives
-    P(some replica unseen) <= k * (1 - 1/k)^n. k=3 -> 37, k=2 -> 21, k=1 -> 1.
-    """
-    if k <= 1:
-        return 1
-    return max(1, math.ceil(math.log(miss / k) / math.log(1 - 1 / k)))
+def samples_for(route: Route, replicas: dict[str, int]) -> int:
+    """How many requests a route's sample takes: enough to see every replica (and, for a
+    weighted route, to tell its split from an even one); see stats.py."""
+    if route.weighted:
+        return weighted_requests_needed(dict(route.weights), replicas)
+    return requests_needed(replicas[route.app])
 
 
 # ---- results -------------------------------------------------------------
@@ -145,6 +137,20 @@ def any_http_answer(reply: Reply) -> ProbeError | None:
     return None
 
 
+def ready_check(route: Route) -> Callable[[Reply], ProbeError | None]:
+    """A weighted route is ready once one of its apps answers: while a Gateway's route is
+    being programmed the load balancer may still send the path elsewhere."""
+    if not route.weighted:
+        return app_not_answering
+
+    def not_yet(reply: Reply) -> ProbeError | None:
+        if not reply.from_app or reply.field("app") in route.apps:
+            return app_not_answering(reply)
+        return ProbeError("not-app", f"{reply.field('app')} answered ({reply.describe()}), expected one of "
+                                     f"{', '.join(route.apps)} (weights)")
+    return not_yet
+
+
 # ---- probing an entry point ----------------------------------------------
 
 def entry_target(ep: Entrypoint, settings: Settings) -> tuple[Target | None, str | None]:
@@ -159,33 +165,17 @@ def route_key(route: Route) -> str:
     return route.label
 
 
-class Limits:
-    """Caps on requests in flight: in the whole run, and per target (host:port)."""
-
-    def __init__(self, total: int, per_target: int):
-        self._total = threading.BoundedSemaphore(total)
-        self._per_target = per_target
-        self._targets: dict[tuple[str, int], threading.BoundedSemaphore] = {}
-        self._lock = threading.Lock()
-
-    @contextlib.contextmanager
-    def slot(self, target: Target):
-        with self._lock:
-            per = self._targets.setdefault((target.host, target.port), threading.BoundedSemaphore(self._per_target))
-        with per, self._total:
-            yield
-
-
 def probe_route(client: Client, route: Route, n: int, deadline: float, settings: Settings,
                 clock: Clock, limits: Limits) -> RouteResult:
     """Wait until the route answers from the app, then send its n samples at once, spread
     over up to `per_target` connections (each L4 sample on a new one)."""
     def get(timeout: float | None = None) -> tuple[Reply | None, ProbeError | None]:
         with limits.slot(client.target):
-            return client.get_e(route.path, route.host, timeout)
+            return client.get_e(route.path, route.host, timeout, headers=headers)
 
+    headers = dict(route.headers)  # on every request, the readiness wait's too
     started = clock.now()
-    reply, err, attempts = wait_for_e(get, app_not_answering, deadline, settings, clock)
+    reply, err, attempts = wait_for_e(get, ready_check(route), deadline, settings, clock)
     waited = clock.now() - started
     if reply is None:
         return RouteResult(route, False, waited, attempts, error=err)
@@ -225,7 +215,7 @@ def probe_entrypoint(ep: Entrypoint, contract: Contract, settings: Settings, clo
 
     def probe(route: Route) -> RouteResult:
         client = clients[sni_of(route, target)]
-        return probe_route(client, route, requests_needed(contract.replicas[route.app]), deadline, settings,
+        return probe_route(client, route, samples_for(route, contract.replicas), deadline, settings,
                            clock, limits)
 
     try:

@@ -5,11 +5,13 @@ probe), no retries and no redirects followed (the judge wants to see them). L7
 targets share a keep-alive pool sized to the concurrency; L4 targets get a new
 connection for every request (an NLB balances connections, not requests). TLS is
 verified against the lab CA with SNI and the hostname check for the route's host,
-while connecting to the load balancer's address (a transport adapter).
+while connecting to the load balancer's address (a transport adapter). Limits caps
+the requests in flight, per target and in all.
 """
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import socket
@@ -22,6 +24,7 @@ from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
+from requests.structures import CaseInsensitiveDict
 from urllib3.util.ssl_match_hostname import CertificateError
 
 
@@ -181,9 +184,11 @@ class Client:
     def url(self, path: str) -> str:
         return f"{self.target.scheme}://{self.target.netloc}{path}"
 
-    def get_e(self, path: str, host: str | None = None, timeout: float | None = None
-              ) -> tuple[Reply | None, ProbeError | None]:
-        headers = {"Host": host or self.target.netloc, "User-Agent": "lab-smoke"}
+    def get_e(self, path: str, host: str | None = None, timeout: float | None = None,
+              headers: dict[str, str] | None = None) -> tuple[Reply | None, ProbeError | None]:
+        """GET path with Host `host` (default: the target's), plus `headers` (a route's)."""
+        headers = CaseInsensitiveDict({"User-Agent": "lab-smoke", **(headers or {}),
+                                       "Host": host or self.target.netloc})
         session = self._session
         if session is None:
             session = self._new_session()
@@ -215,3 +220,20 @@ def _reply(resp: requests.Response, latency_ms: float) -> Reply:
         body = None
     return Reply(resp.status_code, {k.lower(): v for k, v in resp.headers.items()}, text, latency_ms,
                  body if isinstance(body, dict) else None)
+
+
+class Limits:
+    """Caps on requests in flight: in the whole run, and per target (host:port)."""
+
+    def __init__(self, total: int, per_target: int):
+        self._total = threading.BoundedSemaphore(total)
+        self._per_target = per_target
+        self._targets: dict[tuple[str, int], threading.BoundedSemaphore] = {}
+        self._lock = threading.Lock()
+
+    @contextlib.contextmanager
+    def slot(self, target: Target):
+        with self._lock:
+            per = self._targets.setdefault((target.host, target.port), threading.BoundedSemaphore(self._per_target))
+        with per, self._total:
+            yield

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from components.alb_ingress import LabAlbIngress
 from components.cluster import LabCluster
+from components.gateway import LabGateway
 from components.lb_controller import LabLoadBalancerController
 from components.network import LabNetwork
 from components.nginx_ingress import LabIngressNginx
@@ -27,6 +28,7 @@ class Lab:
     alb: LabAlbIngress | None
     nginx: LabIngressNginx | None
     traefik: LabTraefik | None
+    gateway: LabGateway | None
 
     @property
     def settings(self) -> LabSettings:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from stacks.model_types import CANARY_HEADER, CANARY_PATH, CANARY_WEIGHTS
 from stacks.settings import LabSettings
 
 ANY_PATH = [{"path": "/", "app": "app1", "appSees": "/"},
@@ -21,7 +22,8 @@ class Entrypoint:
     fields: dict[str, Any]
     """The contract entry, without what only `up` knows."""
     address: str | None = None
-    """Whose DNS name makes the url: `service:<name>`, `alb`, `nginx` or `traefik`; None for a node port."""
+    """Whose DNS name makes the url: `service:<name>`, `alb`, `nginx`, `traefik` or `gateway`; None for a
+    node port."""
     scheme: str = "http"
     tls: bool = False
     """Served over TLS by the lab CA: the entry also gets `httpUrl` and `caCertificate`."""
@@ -61,6 +63,8 @@ def entrypoints(s: LabSettings, has_nlb: bool) -> dict[str, Entrypoint]:
             entries["nginx"] = Entrypoint({"nodePort": s.ingress_nginx.http_node_port, **nginx_entry()})
     if s.modules.traefik:
         entries["traefik"] = Entrypoint(traefik_entry(s.domain), address="traefik", scheme="https", tls=True)
+    if s.modules.gateway_api:
+        entries["gateway"] = Entrypoint(gateway_entry(), address="gateway")
     return entries
 
 
@@ -104,6 +108,18 @@ def traefik_entry(domain: str) -> dict:
         (myapp, "/api", "app1"), (myapp, "/api/users", "app1"), (admin, "/", "app2"), (admin, "/settings", "app2"))]
     return {"layer": "L7", "ingress": "traefik-ingress", "routes": routes,
             "notFound": [{"host": myapp, "path": "/"}], "redirectsToHttps": True}
+
+
+def gateway_entry() -> dict:
+    """The HTTPRoutes of the Gateway API lesson (stacks/model.py, gateway_def)."""
+    # The rewrite as the nginx lesson's: /v1/x reaches app1 as /x.
+    routes: list[dict] = [{"path": p, "app": app, "appSees": seen} for p, app, seen in (
+        ("/v1", "app1", "/"), ("/v1/x", "app1", "/x"), ("/v2", "app2", "/"), ("/v2/y", "app2", "/y"))]
+    routes += [{"path": CANARY_PATH, "weights": dict(CANARY_WEIGHTS), "appSees": CANARY_PATH},
+               {"path": CANARY_PATH, "headers": dict([CANARY_HEADER]), "app": "app2", "appSees": CANARY_PATH}]
+    # No rule matches these: the listener's default action answers 404. PathPrefix matches
+    # whole path segments, so /v1abc is not /v1.
+    return {"layer": "L7", "gateway": "lab-gateway", "routes": routes, "notFound": ["/", "/v3", "/v1abc"]}
 
 
 def internal(s: LabSettings, namespace: str, port: int) -> dict:

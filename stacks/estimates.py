@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
 from stacks.model import APPS, LabModel
-from stacks.model_types import alb_backends
+from stacks.model_types import alb_backends, gateway_backends
 
 SECONDS = 0.1  # "a few seconds", in minutes
 
@@ -55,6 +55,13 @@ MINUTES: dict[str, tuple[float, str]] = {
     "aws:lb/targetGroup:TargetGroup": (SECONDS, "target group: seconds"),
     "aws:lb/listener:Listener": (SECONDS, "listener: seconds"),
     "aws:autoscaling/attachment:Attachment": (SECONDS, "Auto Scaling attachment: seconds"),
+    "kubernetes:yaml/v2:ConfigFile": (SECONDS, "manifest file (the Gateway API CRDs): fetched and applied, API calls"),
+    "kubernetes:gateway.networking.k8s.io/v1:GatewayClass": (SECONDS, "Kubernetes object: an API call"),
+    "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute": (SECONDS, "Kubernetes object: an API call"),
+    "kubernetes:gateway.k8s.aws/v1:LoadBalancerConfiguration": (SECONDS, "Kubernetes object: an API call"),
+    "kubernetes:gateway.k8s.aws/v1:TargetGroupConfiguration": (SECONDS, "Kubernetes object: an API call"),
+    "kubernetes:gateway.networking.k8s.io/v1:Gateway": (
+        3.0, "Gateway: awaited until Programmed, i.e. until the controller's ALB is active (~3 min)"),
     "pulumi:providers:kubernetes": (0.0, "provider: local, no cloud call"),
     "tls:index/privateKey:PrivateKey": (0.0, "TLS: computed locally"),
     "tls:index/selfSignedCert:SelfSignedCert": (0.0, "TLS: computed locally"),
@@ -194,7 +201,9 @@ def model_nodes(model: LabModel) -> list[Node]:
         attach = d.add("lbc-attach", "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
                        [irsa, d.add("lbc-policy", "aws:iam/policy:Policy")])
         sa = d.add("lbc-sa", "kubernetes:core/v1:ServiceAccount", [irsa, *kube])
-        served = [d.add("lbc-release", "kubernetes:helm.sh/v3:Release", [sa, attach, vpc, *ngs, *kube],
+        crds = [d.add("gateway-api-crds", "kubernetes:yaml/v2:ConfigFile", kube,
+                      name=f"{model.controller.name}-{model.gateway.crds.name}")] if model.gateway else []
+        served = [d.add("lbc-release", "kubernetes:helm.sh/v3:Release", [sa, attach, vpc, *ngs, *kube, *crds],
                         name=model.controller.name)]
     services = {svc.name: d.add(svc.name, "kubernetes:core/v1:Service", [*served, *kube],
                                 {"spec": {"type": svc.type}}) for svc in model.services}
@@ -213,7 +222,21 @@ def model_nodes(model: LabModel) -> list[Node]:
         d.add("app-ingress", "kubernetes:networking.k8s.io/v1:Ingress", [release, *served, *backends, *kube])
     if model.traefik:
         _traefik(d, model, served, testapp, kube, ngs, cluster, vpc)
+    if model.gateway:
+        _gateway(d, model, served, services, kube)
     return d.nodes
+
+
+def _gateway(d: _Dag, model: LabModel, served: list[str], services: dict[str, str], kube: list[str]) -> None:
+    g, api, aws = model.gateway, "kubernetes:gateway.networking.k8s.io/v1:", "kubernetes:gateway.k8s.aws/v1:"
+    cls = d.add("gateway-class", api + "GatewayClass", [*served, *kube], name=f"{g.class_name}-gatewayclass")
+    targets = d.add("gateway-targets", aws + "TargetGroupConfiguration", [*served, *kube], name=g.target_config)
+    config = d.add("gateway-lb", aws + "LoadBalancerConfiguration", [targets, *served, *kube],
+                   name=g.load_balancer_config)
+    gateway = d.add("gateway", api + "Gateway", [cls, config, *served, *kube], name=g.name)
+    backends = [services[n] for n in gateway_backends(g)]
+    for route in g.routes:
+        d.add(f"route-{route.name}", api + "HTTPRoute", [gateway, *backends, *served, *kube], name=route.name)
 
 
 def _traefik(d: _Dag, model: LabModel, served: list[str], testapp: list[str], kube: list[str],

@@ -9,6 +9,7 @@ import pulumi_aws as aws
 
 from components.alb_ingress import LabAlbIngress, LabAlbIngressArgs
 from components.cluster import LabCluster, LabClusterArgs
+from components.gateway import LabGateway, LabGatewayArgs
 from components.lb_controller import LabLoadBalancerController, LabLoadBalancerControllerArgs
 from components.network import LabNetwork, LabNetworkArgs
 from components.nginx_ingress import LabIngressNginx, LabIngressNginxArgs
@@ -69,7 +70,8 @@ def build(model: LabModel) -> Lab:
         controller = LabLoadBalancerController("aws-load-balancer-controller", LabLoadBalancerControllerArgs(
             release=model.controller, cluster_name=s.cluster_name, region=s.region, vpc_id=network.vpc_id,
             oidc_provider_arn=cluster.oidc_provider_arn, oidc_issuer=cluster.oidc_issuer,
-            provider=provider, node_groups=list(cluster.node_groups.values()), tags=s.tags))
+            provider=provider, node_groups=list(cluster.node_groups.values()), tags=s.tags,
+            gateway_api_crds=model.gateway.crds if model.gateway else None))
     # The controller's webhook intercepts every Service (failurePolicy Fail) and must
     # outlive the load balancers it made: everything it serves depends on it.
     served_by_controller = [controller.release] if controller else []
@@ -105,8 +107,13 @@ def build(model: LabModel) -> Lab:
             # The lab's allowed sources for its public entry points.
             source_cidrs=[str(c) for c in s.node_port_source_cidrs],
             provider=provider, depends_on=[*served_by_controller, testapp], tags=s.tags))
+    gateway = None
+    if model.gateway:
+        gateway = LabGateway("gateway", LabGatewayArgs(
+            gateway=model.gateway, namespace=APP_NAMESPACE, provider=provider, depends_on=served_by_controller,
+            backends=services.of(model_types.gateway_backends(model.gateway))))
     return Lab(model=model, network=network, cluster=cluster, testapp=testapp, services=services,
-               lb_controller=controller, alb=alb, nginx=nginx, traefik=traefik)
+               lb_controller=controller, alb=alb, nginx=nginx, traefik=traefik, gateway=gateway)
 
 
 def release_of(model: LabModel, module: str) -> Release:

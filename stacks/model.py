@@ -13,8 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from stacks import entrypoints, names
-from stacks.model_types import (APP_NAMESPACE, APPS, SERVICE_PORT, AlbGroup, AlbIngressDef, AlbPath, AlbRule, Nginx,
-                                NginxRoute, NodeGroup, PinnedChart, Release, ServiceDef, Traefik, TraefikBackend)
+from stacks.model_types import (APP_NAMESPACE, APPS, CANARY_HEADER, CANARY_PATH, CANARY_WEIGHTS,
+                                SERVICE_PORT, AlbGroup, AlbIngressDef, AlbPath, AlbRule, Gateway,
+                                GatewayBackend, GatewayRule, HttpRouteDef, Nginx, NginxRoute, NodeGroup, PinnedChart,
+                                PinnedManifest, Release, ServiceDef, Traefik, TraefikBackend)
 from stacks.settings import LabSettings
 
 NLB_SERVICE = "app-lb-svc"
@@ -26,6 +28,11 @@ LB_CONTROLLER_CHART = PinnedChart("aws-load-balancer-controller", "3.5.0", "http
 # Retired in March 2026: 4.15.1 is the final release. Post 000 teaches with it; Gateway API succeeds it.
 INGRESS_NGINX_CHART = PinnedChart("ingress-nginx", "4.15.1", "https://kubernetes.github.io/ingress-nginx")
 TRAEFIK_CHART = PinnedChart("traefik", "41.3.0", "https://traefik.github.io/charts")  # Traefik v3.7.11
+# The standard channel (GatewayClass, Gateway, HTTPRoute, GRPCRoute, ReferenceGrant...), as the
+# controller v3.5.0 expects it; its chart does not install these.
+GATEWAY_API_CRDS = PinnedManifest(
+    "gateway-api-standard", "v1.6.0",
+    "https://github.com/kubernetes-sigs/gateway-api/releases/download/v1.6.0/standard-install.yaml")
 
 
 @dataclass(frozen=True)
@@ -64,6 +71,7 @@ class LabModel:
     alb: AlbGroup | None
     nginx: Nginx | None
     traefik: Traefik | None
+    gateway: Gateway | None
     releases: list[Release]
     load_balancers: list[LoadBalancer]
     entrypoints: dict[str, entrypoints.Entrypoint]
@@ -85,15 +93,16 @@ def lab_model(s: LabSettings) -> LabModel:
         if m.ingress_nginx else None
     traefik = Traefik(s.traefik.web_node_port, s.traefik.websecure_node_port, traefik_backends(s),
                       names.load_balancer(s.cluster_name, "traefik")) if m.traefik else None
+    gateway = gateway_def(s) if m.gateway_api else None
     releases = [r for r in (controller,
                             Release(INGRESS_NGINX_CHART, "ingress-nginx", "ingressNginx", pods=2) if nginx else None,
                             Release(TRAEFIK_CHART, "api-gateway-system", "traefik", pods=1) if traefik else None)
                 if r]
-    balancers = load_balancers(s, services, alb, nginx, traefik)
+    balancers = load_balancers(s, services, alb, nginx, traefik, gateway)
     return LabModel(
         settings=s, node_groups=node_groups(s), services=services,
         on_every_node_group=sorted({d.app for d in services if d.external_traffic_policy == "Local"}),
-        controller=controller, alb=alb, nginx=nginx, traefik=traefik, releases=releases,
+        controller=controller, alb=alb, nginx=nginx, traefik=traefik, gateway=gateway, releases=releases,
         load_balancers=balancers,
         entrypoints=entrypoints.entrypoints(s, has_nlb=any(d.name == NLB_SERVICE for d in services)),
         internal=entrypoints.internal(s, APP_NAMESPACE, SERVICE_PORT),
@@ -155,8 +164,27 @@ def traefik_backends(s: LabSettings) -> list[TraefikBackend]:
             TraefikBackend("admin-service", "app2", f"admin.{s.domain}", "/")]
 
 
+def gateway_def(s: LabSettings) -> Gateway:
+    """The Gateway API lesson: nginx's /v1 /v2 rewrite on an ALB, a header-matched route and an
+    80/20 canary split. Rule order does not matter: the controller orders rules by the API's
+    precedence (a match with headers before the same path without)."""
+    def to(app: str, weight: int | None = None) -> GatewayBackend:
+        return GatewayBackend(f"{app}-svc", SERVICE_PORT, weight)
+
+    rewrite = HttpRouteDef("app-route", [GatewayRule(f"/v{i}", [to(app)], replace_prefix="/")
+                                         for i, app in enumerate(APPS, 1)])
+    canary = HttpRouteDef("canary-route", [
+        GatewayRule(CANARY_PATH, [to("app2")], headers=dict([CANARY_HEADER])),
+        GatewayRule(CANARY_PATH, [to(app, weight) for app, weight in CANARY_WEIGHTS.items()]),
+    ])
+    return Gateway(GATEWAY_API_CRDS, class_name="alb", name="lab-gateway",
+                   load_balancer_name=names.load_balancer(s.cluster_name, "gateway"),
+                   load_balancer_config="lab-gateway-lb", target_config="lab-gateway-targets",
+                   source_cidrs=[str(c) for c in s.node_port_source_cidrs], routes=[rewrite, canary])
+
+
 def load_balancers(s: LabSettings, services: list[ServiceDef], alb: AlbGroup | None, nginx: Nginx | None,
-                   traefik: Traefik | None) -> list[LoadBalancer]:
+                   traefik: Traefik | None, gateway: Gateway | None) -> list[LoadBalancer]:
     """Every load balancer of the lab; the controller's span one subnet per zone."""
     zones = len(s.availability_zones)
     found = [LoadBalancer("NLB", None, f"Service {d.name}", "the controller",
@@ -171,6 +199,9 @@ def load_balancers(s: LabSettings, services: list[ServiceDef], alb: AlbGroup | N
                                   zones, "ingressNginx"))
     if traefik:
         found.append(LoadBalancer("NLB", traefik.nlb_name, "Traefik", "the program", True, zones, "traefik"))
+    if gateway:
+        found.append(LoadBalancer("ALB", gateway.load_balancer_name, f"Gateway {gateway.name}", "the controller",
+                                  True, zones, "gatewayApi"))
     return found
 
 

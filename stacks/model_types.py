@@ -11,6 +11,10 @@ APPS = ["app1", "app2"]
 APP_NAMESPACE = "default"  # the posts' namespace for the app and its Services
 SERVICE_PORT = 3000
 CONTAINER_PORT = 8080
+# The Gateway API lesson's canary: the header that always reaches app2, and the split otherwise.
+CANARY_PATH = "/canary"
+CANARY_HEADER = ("x-lab-canary", "always")
+CANARY_WEIGHTS = {"app1": 80, "app2": 20}
 
 
 @dataclass(frozen=True)
@@ -115,3 +119,58 @@ class Release:
     @property
     def name(self) -> str:
         return self.chart.name  # release name = chart name: the chart's objects get their documented names
+
+
+@dataclass(frozen=True)
+class PinnedManifest:
+    """Objects the program applies from one pinned upstream file (not a chart)."""
+
+    name: str
+    version: str
+    url: str
+
+
+@dataclass
+class GatewayBackend:
+    service: str
+    port: int
+    weight: int | None = None
+    """Share of the rule's requests (backendRefs[].weight); None: the only backend."""
+
+
+@dataclass
+class GatewayRule:
+    """One HTTPRoute rule: a PathPrefix match, optionally with exact header matches."""
+
+    path: str
+    backends: list[GatewayBackend]
+    headers: dict[str, str] = field(default_factory=dict)
+    replace_prefix: str | None = None
+    """URLRewrite ReplacePrefixMatch: the matched prefix becomes this (`/`), as nginx's rewrite did."""
+
+
+@dataclass
+class HttpRouteDef:
+    name: str
+    rules: list[GatewayRule]
+
+
+@dataclass(frozen=True)
+class Gateway:
+    """The Gateway API lesson: one Gateway on an ALB of the AWS Load Balancer Controller."""
+
+    crds: PinnedManifest
+    class_name: str
+    name: str
+    load_balancer_name: str
+    load_balancer_config: str
+    """The LoadBalancerConfiguration: internet-facing, the ALB's name, the allowed sources."""
+    target_config: str
+    """The TargetGroupConfiguration every backend of the Gateway takes: ip targets."""
+    source_cidrs: list[str]
+    routes: list[HttpRouteDef]
+
+
+def gateway_backends(gateway: Gateway) -> list[str]:
+    """The Services the Gateway's HTTPRoutes send to."""
+    return sorted({b.service for r in gateway.routes for rule in r.rules for b in rule.backends})

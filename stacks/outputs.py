@@ -18,7 +18,7 @@ def address(lab: Lab, name: str) -> pulumi.Output[str]:
     """The DNS name behind an entry point's `address` in the model."""
     if name.startswith("service:"):
         return lab.services.hostname(name.split(":", 1)[1])
-    component = {"alb": lab.alb, "nginx": lab.nginx, "traefik": lab.traefik}[name]
+    component = {"alb": lab.alb, "nginx": lab.nginx, "traefik": lab.traefik, "gateway": lab.gateway}[name]
     return component.hostname
 
 

@@ -52,7 +52,23 @@ def billed(graph: Graph) -> Counter:
         if estimates._chart_load_balancer(plain(rel.inputs.get("values") or {})):
             found[("nlb", 1)] += 1
             found[("public-ipv4", zones)] += 1
+    for scheme in gateway_schemes(graph):
+        found[("alb", 1)] += 1  # the controller makes one ALB per Gateway of its class
+        if scheme == "internet-facing":
+            found[("public-ipv4", zones)] += 1
     for lb in graph.of_type("aws:lb/loadBalancer:LoadBalancer"):
         found[("nlb" if lb.inputs["loadBalancerType"] == "network" else "alb", 1)] += 1
         found[("public-ipv4", len(lb.inputs["subnets"]))] += 1
     return +found
+
+
+def gateway_schemes(graph: Graph) -> list[str]:
+    """The scheme of each Gateway's ALB: its LoadBalancerConfiguration's, else the controller's
+    default (internal)."""
+    configs = {plain(c.inputs["metadata"])["name"]: plain(c.inputs["spec"])
+               for c in graph.of_type("kubernetes:gateway.k8s.aws/v1:LoadBalancerConfiguration")}
+    schemes = []
+    for gw in graph.of_type("kubernetes:gateway.networking.k8s.io/v1:Gateway"):
+        ref = (plain(gw.inputs["spec"]).get("infrastructure") or {}).get("parametersRef") or {}
+        schemes.append((configs.get(ref.get("name")) or {}).get("scheme", "internal"))
+    return schemes

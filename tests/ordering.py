@@ -8,6 +8,11 @@ RELEASE = "kubernetes:helm.sh/v3:Release"
 SERVICE = "kubernetes:core/v1:Service"
 INGRESS = "kubernetes:networking.k8s.io/v1:Ingress"
 CONTROLLER_RELEASE = "aws-load-balancer-controller"
+CRDS = "kubernetes:yaml/v2:ConfigFile"
+GATEWAY_API = "kubernetes:gateway.networking.k8s.io/v1:"
+CONTROLLER_CRS = "kubernetes:gateway.k8s.aws/v1:"
+GATEWAY_KINDS = [GATEWAY_API + k for k in ("GatewayClass", "Gateway", "HTTPRoute")] + \
+    [CONTROLLER_CRS + k for k in ("LoadBalancerConfiguration", "TargetGroupConfiguration")]
 
 
 def without_edge(later: Resource, earlier: Resource) -> None:
@@ -20,9 +25,11 @@ def controller_release(graph: Graph) -> Resource:
 
 
 def served_by_controller(graph: Graph) -> list[Resource]:
-    """Every Service and Ingress, and every other Helm release (their charts make Services)."""
+    """Every Service and Ingress, every other Helm release (their charts make Services), and the
+    Gateway API objects (the controller makes their ALB and removes it on destroy)."""
     others = [r for r in graph.of_type(RELEASE) if r.name != CONTROLLER_RELEASE]
-    return graph.of_type(SERVICE) + graph.of_type(INGRESS) + others
+    gateway = [r for kind in GATEWAY_KINDS for r in graph.of_type(kind)]
+    return graph.of_type(SERVICE) + graph.of_type(INGRESS) + others + gateway
 
 
 def controller_ordering(graph: Graph) -> list[str]:
@@ -47,3 +54,39 @@ def ingress_waits_for_its_controller(graph: Graph, ingress: str, release: str) -
     ing = next(r for r in graph.of_type(INGRESS) if r.name == ingress)
     rel = graph.one(RELEASE, release)
     return [] if graph.waits_for(ing, rel) else [f"Ingress {ingress} does not wait for release {release}"]
+
+
+def gateway_ordering(graph: Graph) -> list[str]:
+    """CRDs -> controller -> GatewayClass, configurations -> Gateway -> HTTPRoutes (destroy: reverse)."""
+    problems = []
+    release = controller_release(graph)
+    for crds in graph.of_type(CRDS):
+        if not graph.waits_for(release, crds):
+            problems.append(f"the controller release does not wait for {crds.name}: it looks for the Gateway "
+                            "API CRDs once, at start-up, and turns its ALB gateway off without them")
+
+    def must(later: Resource, earlier: Resource, why: str) -> None:
+        if not graph.waits_for(later, earlier):
+            problems.append(f"{later.type.split(':')[-1]} {later.name} does not wait for "
+                            f"{earlier.type.split(':')[-1]} {earlier.name} ({why})")
+
+    configs = {r.inputs["metadata"]["name"]: r for r in graph.of_type(CONTROLLER_CRS + "LoadBalancerConfiguration")}
+    targets = {r.inputs["metadata"]["name"]: r for r in graph.of_type(CONTROLLER_CRS + "TargetGroupConfiguration")}
+    classes = {r.inputs["metadata"]["name"]: r for r in graph.of_type(GATEWAY_API + "GatewayClass")}
+    gateways = {r.inputs["metadata"]["name"]: r for r in graph.of_type(GATEWAY_API + "Gateway")}
+    for config in configs.values():
+        ref = (config.inputs["spec"].get("defaultTargetGroupConfiguration") or {}).get("name")
+        if ref in targets:
+            must(config, targets[ref], "its default targets")
+    for gw in gateways.values():
+        spec = gw.inputs["spec"]
+        must(gw, classes[spec["gatewayClassName"]], "a GatewayClass cannot go while a Gateway uses it")
+        must(gw, configs[spec["infrastructure"]["parametersRef"]["name"]], "the ALB's scheme and name")
+    services = {r.inputs["metadata"]["name"]: r for r in graph.of_type(SERVICE)}
+    for route in graph.of_type(GATEWAY_API + "HTTPRoute"):
+        for parent in route.inputs["spec"]["parentRefs"]:
+            must(route, gateways[parent["name"]], "its parent Gateway")
+        for rule in route.inputs["spec"]["rules"]:
+            for ref in rule["backendRefs"]:
+                must(route, services[ref["name"]], "the controller resolves each backend when it builds rules")
+    return problems

@@ -32,13 +32,16 @@ def test_the_readme_shows_the_diagram_the_program_generates():
 def test_every_entry_point_that_is_on_is_drawn():
     text = chart()
     for label in ("(NodePort)", "kube-proxy (Local: no SNAT)", "NLB of app-lb-svc", "ALB eks-test-lab",
-                  "ingress-nginx controller", "Traefik (TLS ends)", "Service app1-svc", "app2 pods (3)"):
+                  "ingress-nginx controller", "Traefik (TLS ends)", "Service app1-svc", "app2 pods (3)",
+                  "ALB eks-test-gateway (Gateway lab-gateway)", "canary-route: /canary, 80% app1-svc / 20% app2-svc",
+                  "app-route: /v1, /v1/x rewritten to /x", "header x-lab-canary: always"):
         assert label in text, label
     assert text.startswith("flowchart LR\n")
 
 
-@pytest.mark.parametrize("module, gone", [("traefik", "Traefik"), ("alb", "ALB "), ("ingressNginx", "ingress-nginx"),
-                                          ("nlb", "NLB of app-lb-svc")])
+@pytest.mark.parametrize("module, gone", [("traefik", "Traefik"), ("alb", "IngressGroup"),
+                                          ("ingressNginx", "ingress-nginx"), ("nlb", "NLB of app-lb-svc"),
+                                          ("gatewayApi", "Gateway")])
 def test_a_module_that_is_off_is_left_out(module, gone):
     assert gone not in chart({"lab:modules": {module: False}})
 

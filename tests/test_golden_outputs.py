@@ -17,7 +17,7 @@ NOW = dt.datetime(2026, 11, 21, 12, 0, tzinfo=dt.timezone.utc)
 CASES = {
     "dev": {},
     "nginx-lb": {"lab:ingressNginx": {"serviceType": "LoadBalancer"}},
-    "no-controller": {"lab:modules": {"loadBalancerController": False, "alb": False, "nlb": False}},
+    "no-controller": {"lab:modules": {"loadBalancerController": False, "alb": False, "nlb": False, "gatewayApi": False}},
 }
 
 

@@ -212,11 +212,12 @@ def test_outputs(lab):
 
 
 def test_modules_switch_off():
-    lab = run_lab({"lab:modules": {"loadBalancerController": False, "nlb": False, "alb": False}})
+    lab = run_lab({"lab:modules": {"loadBalancerController": False, "nlb": False, "alb": False, "gatewayApi": False}})
     assert "aws-load-balancer-controller" not in [r.name for r in lab.of_type(ordering.RELEASE)]
     assert not {"alb-ingress", "alb-host-ingress"} & {r.name for r in lab.of_type(ordering.INGRESS)}
     assert not any(r.name == "app-lb-svc" for r in lab.of_type(ordering.SERVICE))
-    assert not {"nlb", "alb", "alb-hosts"} & set(lab.outputs["entrypoints"])
+    assert not {"nlb", "alb", "alb-hosts", "gateway"} & set(lab.outputs["entrypoints"])
+    assert not [r for r in lab.resources if "gateway" in r.type or r.type == "kubernetes:yaml/v2:ConfigFile"]
     assert lab.k8s("Service", "app1-svc").inputs["metadata"].get("annotations") is None
 
 
@@ -224,4 +225,5 @@ def test_alb_without_the_controller_is_refused():
     graph, error = run_program({"lab:modules": {"loadBalancerController": False}})
     assert "lab:modules.nlb = true: needs lab:modules.loadBalancerController true" in str(error)
     assert "lab:modules.alb = true: needs lab:modules.loadBalancerController true" in str(error)
+    assert "lab:modules.gatewayApi = true: needs lab:modules.loadBalancerController true" in str(error)
     assert graph.resources == []

@@ -472,6 +472,30 @@ def test_audit_fails_when_one_more_leftover_appears(aws, calls, capsys):
     assert late_tg in capsys.readouterr().out
 
 
+def gateway_tags(cluster: str, resource: str) -> dict[str, str]:
+    # What the controller v3.5.0 puts on what it makes for a Gateway (pkg/deploy/tracking).
+    return {"elbv2.k8s.aws/cluster": cluster, "gateway.k8s.aws.alb/stack": "default/lab-gateway",
+            "gateway.k8s.aws.alb/resource": resource, **lab_tags(cluster)}
+
+
+def test_what_a_gateway_leaves_is_found_swept_and_audited(aws, calls, capsys):
+    """The Gateway's ALB, listener, target group and managed security group (and none of a
+    decoy cluster's Gateway)."""
+    builder = Builder(aws)
+    sg = builder.security_group("k8s-default-labgatew-0123456789", gateway_tags(CLUSTER, "ManagedLBSecurityGroup"))
+    alb, listener, tg = builder.load_balancer("eks-test-gateway", gateway_tags(CLUSTER, "LoadBalancer"), sgs=[sg])
+    decoy = builder.load_balancer("eks-test-2-gateway", gateway_tags(DECOY_CLUSTERS[0], "LoadBalancer"))
+    assert audit_cli() == 1
+    out = capsys.readouterr().out
+    assert all(ident in out for ident in (sg, alb, listener, tg)) and decoy[0] not in out
+
+    assert sweep_cli("--yes") == 0
+    assert not any(exists(aws, ident) for ident in (sg, alb, listener, tg))
+    assert exists(aws, decoy[0])
+    capsys.readouterr()
+    assert audit_cli() == 0
+
+
 def test_audit_reports_a_group_the_sweep_had_to_keep(aws, calls, capsys):
     world = build_world(aws)
     sweep_cli("--yes")

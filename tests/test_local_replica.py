@@ -42,13 +42,21 @@ class Run:
 
     @property
     def failed(self) -> set[str]:
-        return set(re.findall(r"^FAILED \S+::\w+\[([^\]]+)\]", self.out, re.M))
+        # An id may hold brackets itself (`gateway:/canary [x-lab-canary: always]`).
+        return set(re.findall(r"^FAILED [^:\s]+::\w+\[(.*?)\](?= - |$)", self.out, re.M))
+
+
+# Plugins the smoke suite does not use cost ~0.4 s of start-up per run; pytest-html (and
+# pytest-metadata, which it needs) load only for the runs that ask for --html.
+UNUSED_PLUGINS = ["-p", "no:cacheprovider", "-p", "no:hypothesispytest", "-p", "no:xdist"]
+HTML_PLUGINS = ["-p", "no:html", "-p", "no:metadata"]
 
 
 def run_suite(outputs: Path, *extra: str, timeout: float = 150) -> Run:
     report = outputs.with_suffix(".report.json")
+    plugins = UNUSED_PLUGINS + ([] if any(a.startswith("--html") for a in extra) else HTML_PLUGINS)
     cmd = [sys.executable, "-m", "pytest", "smoke_tests", "--outputs", str(outputs), "-q",
-           "-p", "no:cacheprovider", *FAST, "--report-json", str(report), *extra]
+           *plugins, *FAST, "--report-json", str(report), *extra]
     started = time.monotonic()
     done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout,
                           env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "COLUMNS": "200"})
@@ -89,6 +97,16 @@ def ingress_of(manifests: list[dict], cls: str, with_hosts: bool = False) -> dic
     raise AssertionError(f"the program registers no Ingress of class {cls}")
 
 
+def route_rule(manifests: list[dict], path: str, headers: bool = False) -> tuple[list[dict], dict]:
+    """(its HTTPRoute's rules, the rule matching `path` with header matches or without), found by
+    content, not by name."""
+    for route in (m for m in manifests if m["kind"] == "HTTPRoute"):
+        for rule in route["spec"]["rules"]:
+            if any(m["path"]["value"] == path and bool(m.get("headers")) == headers for m in rule["matches"]):
+                return route["spec"]["rules"], rule
+    raise AssertionError(f"the program registers no HTTPRoute rule for {path}")
+
+
 def assert_failed(run: Run, entry: str, *phrases: str) -> None:
     assert run.code == 1, run.out
     for phrase in phrases:
@@ -121,7 +139,15 @@ def test_suite_passes_on_replica(replica, tmp_path):
     assert "in-cluster checks SKIPPED: no kubeconfig output" in run.out
     assert "smoke summary" in run.out and "p95ms" in run.out
     assert set(run.report["entrypoints"]) == {"nodeport", "nodeport-local", "nlb", "alb", "alb-hosts",
-                                              "nginx", "traefik"}
+                                              "nginx", "traefik", "gateway"}
+    # The Gateway's weighted route: its binomial test in the report, n requests split near 80/20.
+    canary = next(r for r in run.report["routes"] if (r["entrypoint"], r["route"]) == ("gateway", "/canary"))
+    split = canary["split"]
+    assert not split["rejected"] and split["n"] >= 200 and split["n"] == canary["samples"], canary
+    assert split["apps"]["app1"]["declared"] == 80 and split["apps"]["app2"]["declared"] == 20
+    app1 = split["apps"]["app1"]
+    assert app1["accepts"][0] <= app1["share"] <= app1["accepts"][1] and abs(app1["share"] - 80) < 15, split
+    assert f"weights, n={split['n']}: app1" in run.out and "split ok" in run.out
     # The HTML report: every pod that answered appears with its share, for every route.
     shares = report_shares(html.read_text())
     assert {(r["entrypoint"], r["route"]) for r in run.report["routes"]} == set(shares)
@@ -170,10 +196,15 @@ def test_fault_app_answers_500(replica, tmp_path):
     row = re.search(r'<tr data-entrypoint="alb" data-route="/v2">(.*?)</tr>', html.read_text(), re.S).group(1)
     assert "alb /v2: status 500 from pod app2-deploy-" in row  # the failure, classified, in the report
     # Exactly the routes that reach app2 fail; app1's keep passing.
-    app2_routes = {f"{name}:{r.get('host', '')}{r['path']}"
+    app2_routes = {f"{name}:{r.get('host', '')}{r['path']}{header_label(r)}"
                    for name, entry in replica.outputs()["entrypoints"].items()
-                   for r in entry["routes"] if r["app"] == "app2"}
+                   for r in entry["routes"] if r.get("app") == "app2" or "app2" in r.get("weights", {})}
     assert app2_routes and run.failed == app2_routes, run.out
+
+
+def header_label(route: dict) -> str:
+    headers = sorted((k.lower(), v) for k, v in route.get("headers", {}).items())
+    return f" [{', '.join(f'{k}: {v}' for k, v in headers)}]" if headers else ""
 
 
 def test_fault_not_found_answers_200(replica, tmp_path):
@@ -200,6 +231,43 @@ def test_fault_entrypoint_never_ready(replica, tmp_path):
     waited = next(r["waited_s"] for r in run.report["routes"] if r["entrypoint"] == "nlb")
     assert deadline - 0.2 <= waited < deadline + 1.5, waited  # one deadline for the run, from its start
     assert run.elapsed < deadline + 10, f"the run took {run.elapsed:.1f}s: it must stop at the deadline"
+
+
+# ---- the Gateway API: faults in the program's HTTPRoutes --------------------
+
+def reconfigure_gateway(replica: Replica, tmp_path: Path, fault) -> Run:
+    manifests = replica.manifests
+    fault(manifests)
+    replica.reconfigure(manifests)
+    return run_suite(replica.write_outputs(tmp_path / "outputs.json"), "--only", "gateway")
+
+
+@pytest.mark.parametrize("app1, app2", [(20, 80), (50, 50)], ids=["weights-reversed", "even-split"])
+def test_fault_gateway_split(replica, tmp_path, app1, app2):
+    def set_weights(manifests):
+        for ref in route_rule(manifests, "/canary")[1]["backendRefs"]:
+            ref["weight"] = {"app1-svc": app1, "app2-svc": app2}[ref["name"]]
+
+    run = reconfigure_gateway(replica, tmp_path, set_weights)
+    assert_failed(run, "gateway", "gateway /canary: split app1 ", "is not 80/20 (accepts app1 in")
+    assert run.failed == {"gateway:/canary"}, run.out
+
+
+def test_fault_gateway_header_rule_missing(replica, tmp_path):
+    def drop_header_rule(manifests):
+        rules, rule = route_rule(manifests, "/canary", headers=True)
+        rules.remove(rule)
+
+    run = reconfigure_gateway(replica, tmp_path, drop_header_rule)
+    assert_failed(run, "gateway", "gateway /canary [x-lab-canary: always]: expected app2, got app1",
+                  "route sent to the wrong app")
+    assert run.failed == {"gateway:/canary [x-lab-canary: always]"}, run.out
+
+
+def test_fault_gateway_rewrite_missing(replica, tmp_path):
+    run = reconfigure_gateway(replica, tmp_path, lambda ms: route_rule(ms, "/v1")[1].pop("filters"))
+    assert_failed(run, "gateway", "gateway /v1/x: app saw /v1/x, expected /x", "rewrite missing?")
+    assert run.failed == {"gateway:/v1", "gateway:/v1/x"}, run.out
 
 
 # ---- an entry point that is slow to come up must pass ------------------------

@@ -113,7 +113,7 @@ def test_outputs(lab):
 
 
 @pytest.mark.parametrize("overrides,fragment", [
-    ({"lab:modules": {"loadBalancerController": False, "nlb": False, "alb": False},
+    ({"lab:modules": {"loadBalancerController": False, "nlb": False, "alb": False, "gatewayApi": False},
       "lab:ingressNginx": {"serviceType": "LoadBalancer"}},
      "lab:ingressNginx.serviceType = 'LoadBalancer': needs lab:modules.loadBalancerController true"),
     ({"lab:ingressNginx": {"httpNodePort": 30001}},

@@ -138,12 +138,13 @@ def test_default_lab_cost_by_hand(default):
                + nodes * 0.026           # t3.small
                + nodes * 20 * 0.0912 / 730  # gp3 root volumes
                + 1 * 0.059               # one NAT gateway (single)
-               + 3 * 0.0225              # NLB app-lb-svc, one ALB for the group, Traefik's NLB
-               + (1 + 1 + 2 + 2 + 2) * 0.005)  # NAT EIP, public node, 2 zones x 3 load balancers
+               + 4 * 0.0225              # NLB app-lb-svc, ALB of the group, Traefik's NLB, ALB of the Gateway
+               + (1 + 1 + 2 + 2 + 2 + 2) * 0.005)  # NAT EIP, public node, 2 zones x 4 load balancers
     assert report["hourlyCostUsd"] == pytest.approx(by_hand, abs=1e-4)
     assert (p.ec2["t3.small"], p.nat_gateway, p.public_ipv4) == (0.026, 0.059, 0.005)
     assert report["moduleCostsUsd"] == pytest.approx(
-        {"loadBalancerController": 0.0, "nlb": 0.0325, "alb": 0.0325, "ingressNginx": 0.0, "traefik": 0.0325})
+        {"loadBalancerController": 0.0, "nlb": 0.0325, "alb": 0.0325, "ingressNginx": 0.0, "traefik": 0.0325,
+         "gatewayApi": 0.0325})
 
 
 def test_traefik_off_removes_its_nlb_and_cost(default):
@@ -188,9 +189,11 @@ def test_critical_path_of_the_default_lab(default):
     _, _, report = default
     chain = [(x["type"], x["name"]) for x in report["criticalPath"]]
     assert ("eks:index:Cluster", "eks-test") in chain
-    # ends at the ALB, right after the controller and the ALB's backend Service
-    assert chain[-1] == ("kubernetes:networking.k8s.io/v1:Ingress", "alb-host-ingress")  # ties by name
-    assert [name for _, name in chain[-3:-1]] == ["aws-load-balancer-controller", "app1-svc"]
+    # ends at the Gateway's routes: the Gateway is awaited until its ALB is active, and its
+    # HTTPRoutes come after it (the ALB Ingress ends 0.2 min sooner: its wait is the last step).
+    assert chain[-1] == ("kubernetes:gateway.networking.k8s.io/v1:HTTPRoute", "app-route")  # ties by name
+    assert [name for _, name in chain[-5:-1]] == ["aws-load-balancer-controller", "lab-gateway-targets",
+                                                  "lab-gateway-lb", "lab-gateway"]
     assert report["provisionMinutes"] == pytest.approx(sum(x["minutes"] for x in report["criticalPath"]), abs=0.1)
     assert 15 <= report["provisionMinutes"] <= 30
 
@@ -199,11 +202,12 @@ def test_adding_an_edge_changes_the_critical_chain(default):
     graph, _, report = default
     graph = dataclasses.replace(graph, resources=[dataclasses.replace(r) for r in graph.resources])
     nlb = graph.one(LB)
-    slow = graph.one("kubernetes:networking.k8s.io/v1:Ingress", "alb-host-ingress")
-    nlb.deps = [*nlb.deps, slow.urn]  # the Traefik NLB now waits for the ALB
+    last = report["criticalPath"][-1]
+    slow = graph.one(last["type"], last["name"])
+    nlb.deps = [*nlb.deps, slow.urn]  # the Traefik NLB now waits for the end of the longest chain
     minutes, steps = estimates.critical_path(graph_nodes(graph))
     names = [s.name for s in steps]
-    assert names[names.index("alb-host-ingress") + 1] == "traefik-nlb"
+    assert names[names.index(last["name"]) + 1] == "traefik-nlb"
     assert minutes == pytest.approx(report["provisionMinutes"] + 3.0 + estimates.SECONDS, abs=0.1)
 
 
@@ -247,16 +251,17 @@ def test_every_type_of_the_lab_has_a_documented_time(default):
 
 COMBOS = {
     "default": None,
-    "all off": {"lab:modules": {k: False for k in ("loadBalancerController", "nlb", "alb", "ingressNginx", "traefik")}},
+    "all off": {"lab:modules": {k: False for k in ("loadBalancerController", "nlb", "alb", "ingressNginx", "traefik",
+                                                               "gatewayApi")}},
     "only nginx as LoadBalancer": {
         "lab:modules": {"loadBalancerController": True, "nlb": False, "alb": False, "ingressNginx": True,
-                        "traefik": False},
+                        "traefik": False, "gatewayApi": False},
         "lab:ingressNginx": {"serviceType": "LoadBalancer"}},
     "perAz NAT": {"lab:natGateways": "perAz"},
     "larger node groups": {
         "lab:privateNodeGroup": {"instanceType": "t3.small", "desiredSize": 4, "minSize": 2, "maxSize": 5},
         "lab:publicNodeGroup": {"instanceType": "t3.small", "desiredSize": 2, "minSize": 1, "maxSize": 3}},
-    "traefik only": {"lab:modules": {"loadBalancerController": False, "nlb": False, "alb": False,
+    "traefik only": {"lab:modules": {"loadBalancerController": False, "nlb": False, "alb": False, "gatewayApi": False,
                                      "ingressNginx": False, "traefik": True}},
 }
 
@@ -305,7 +310,7 @@ def test_json_has_the_keys(written):
 def test_packet_paths(default):
     _, _, report = default
     e = report["entrypoints"]
-    assert set(e) == {"nodeport", "nodeport-local", "nlb", "alb", "alb-hosts", "nginx", "traefik"}
+    assert set(e) == {"nodeport", "nodeport-local", "nlb", "alb", "alb-hosts", "nginx", "traefik", "gateway"}
     assert ("client -> DNS myapp.example.com -> NLB eks-test-traefik :443 (TCP) -> node:30843 (NodePort) "
             "-> kube-proxy -> Traefik pod websecure (TLS ends) -> Ingress traefik-ingress rule "
             "myapp.example.com/api -> Service my-app-service:80 -> pod app1 :8080") in e["traefik"].splitlines()
@@ -315,6 +320,13 @@ def test_packet_paths(default):
     assert "instance targets" in e["nlb"] and "node:NodePort" in e["nlb"]
     assert "NodePort" not in e["alb"].replace("no NodePort", "") and "pod IP, directly" in e["alb"]
     assert ":30080 (NodePort)" in e["nginx"] and "/v1/x becomes /x) -> Service app1-svc:3000 -> pod app1 :8080" in e["nginx"]
+    gateway = e["gateway"].splitlines()
+    assert ("client -> DNS (the ALB's name, known after up) -> ALB eks-test-gateway HTTP :80 (Gateway lab-gateway, "
+            "class alb) -> HTTPRoute app-route rule /v1 (PathPrefix) -> rewrite ReplacePrefixMatch: /v1/x becomes /x "
+            "-> Service app1-svc:3000 (ip targets: no NodePort) -> pod app1 :8080 (pod IP, directly)") in gateway
+    assert sum("header x-lab-canary: always -> Service app2-svc" in p for p in gateway) == 1
+    assert sum("weight 80 of 100 -> Service app1-svc" in p for p in gateway) == 1
+    assert sum("weight 20 of 100 -> Service app2-svc" in p for p in gateway) == 1
 
 
 def test_nginx_path_through_its_nlb():

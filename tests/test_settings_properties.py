@@ -3,8 +3,8 @@ it refuses names a key.
 
 Accepted settings give, under the mocks, load balancer and IngressGroup names that AWS and the
 controller take and that are distinct, Kubernetes objects that pass the strict schema of the
-configured version, and pods that fit their nodes (counted here from the registered objects,
-not from stacks/fit.py). Refused settings register nothing and name a `lab:` or `aws:` key.
+configured version (custom resources: of their CRDs, tests/crd_schema.py), and pods that fit
+their nodes (counted here from the registered objects, not from stacks/fit.py). Refused settings register nothing and name a `lab:` or `aws:` key.
 The example count is kept small for the suite's time budget; derandomized, so a run repeats.
 """
 
@@ -16,7 +16,9 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from labtools.simulate import plain, run_program
 from stacks import capacity, names
-from tests.test_k8s_schema import problems as schema_problems
+from stacks.settings import MODULE_KEYS, MODULE_NEEDS
+from tests import crd_schema
+from tests.test_k8s_schema import CUSTOM_GROUPS, built_in, problems as schema_problems
 
 INSTANCE_TYPES = ["t3.small", "t3.medium", "t3.micro", "t3a.small", "m5.large", "t4g.small", "t3.nonexistent"]
 ZONES = {
@@ -25,6 +27,7 @@ ZONES = {
     "us-east-1": [["us-east-1a", "us-east-1b"], ["us-east-1a", "us-east-1c"]],
 }
 ALB = "kubernetes:networking.k8s.io/v1:Ingress"
+GATEWAY_ALB = "kubernetes:gateway.k8s.aws/v1:LoadBalancerConfiguration"
 
 
 def node_group(draw, types: list[str], low: int = 1) -> dict:
@@ -50,19 +53,33 @@ def lab_settings(draw, broad: bool = True) -> dict:
         "lab:privateNodeGroup": node_group(draw, types),
         "lab:publicNodeGroup": node_group(draw, types),
         "lab:nodePort": draw(st.sampled_from([30001, 31000] + ([30080] if broad else []))),
-        "lab:modules": {k: draw(st.booleans()) for k in ("loadBalancerController", "nlb", "alb", "ingressNginx",
-                                                          "traefik")},
+        "lab:modules": {k: draw(st.booleans()) for k in MODULE_KEYS},
     }
-    if not config["lab:modules"]["loadBalancerController"] and (not broad or draw(st.booleans())):
-        config["lab:modules"].update(nlb=False, alb=False)
+    if lacking(config["lab:modules"]) and (not broad or draw(st.booleans())):
+        config["lab:modules"] = without_lacking(config["lab:modules"])
     return config
 
 
+def lacking(modules: dict[str, bool]) -> list[str]:
+    """The modules on whose needed module is off (the program refuses them, naming the key)."""
+    return [m for m, needed in MODULE_NEEDS.items() if modules[m] and not modules[needed]]
+
+
+def without_lacking(modules: dict[str, bool]) -> dict[str, bool]:
+    """`modules` with every module that lacks what it needs off (repeated: needs may chain)."""
+    modules = dict(modules)
+    while found := lacking(modules):
+        modules.update(dict.fromkeys(found, False))
+    return modules
+
+
 def load_balancer_names(graph) -> list[str]:
-    """The program's own load balancers, and the ALB its Ingresses ask for (one per group)."""
+    """The program's own load balancers, the ALB its Ingresses ask for (one per group) and the
+    Gateway's ALB (named in its LoadBalancerConfiguration)."""
     albs = {plain(ing.inputs["metadata"].get("annotations") or {}).get("alb.ingress.kubernetes.io/load-balancer-name")
             for ing in graph.of_type(ALB)} - {None}
-    return [r.inputs["name"] for r in graph.of_type("aws:lb/loadBalancer:LoadBalancer")] + sorted(albs)
+    gateways = [n for r in graph.of_type(GATEWAY_ALB) if (n := plain(r.inputs["spec"]).get("loadBalancerName"))]
+    return [r.inputs["name"] for r in graph.of_type("aws:lb/loadBalancer:LoadBalancer")] + sorted(albs) + gateways
 
 
 def pods_fit(graph) -> bool:
@@ -85,7 +102,11 @@ def deploys(graph) -> None:
               for i in graph.of_type(ALB) if i.inputs["spec"]["ingressClassName"] == "alb"}
     assert all(names.valid_ingress_group(g) for g in groups) and len(groups) <= 1, groups
     version = graph.one("eks:index:Cluster").inputs["version"]
-    assert [p for m in graph.manifests() for p in schema_problems(m, version)] == []
+    manifests = graph.manifests()
+    assert [p for m in built_in(manifests) for p in schema_problems(m, version)] == []
+    # The custom resources against their CRDs (kubernetes-validate has no schema for them).
+    custom = [m for m in manifests if m["apiVersion"].startswith(CUSTOM_GROUPS)]
+    assert [p for m in custom for p in crd_schema.problems(m)] == []
     assert pods_fit(graph)
 
 

@@ -14,7 +14,7 @@ MODULE_SETS = [
     {},
     {"lab:ingressNginx": {"serviceType": "LoadBalancer"}},
     {"lab:modules": {"alb": False, "nlb": False}},
-    {"lab:modules": {"loadBalancerController": False, "alb": False, "nlb": False}},
+    {"lab:modules": {"loadBalancerController": False, "alb": False, "nlb": False, "gatewayApi": False}},
     {"lab:modules": {"ingressNginx": False}},
 ]
 

@@ -42,6 +42,8 @@ class Modules:
     """ingress-nginx and app-ingress (free as NodePort; one NLB as LoadBalancer)."""
     traefik: bool
     """Traefik behind an NLB of the program's own (post 004): one NLB."""
+    gateway_api: bool
+    """The Gateway API on the controller's ALB (ingress-nginx's successor): one ALB."""
 
 
 @dataclass(frozen=True)
@@ -59,9 +61,10 @@ class TraefikSettings:
 
 
 MODULE_KEYS = {"loadBalancerController": "load_balancer_controller", "nlb": "nlb", "alb": "alb",
-               "ingressNginx": "ingress_nginx", "traefik": "traefik"}
+               "ingressNginx": "ingress_nginx", "traefik": "traefik", "gatewayApi": "gateway_api"}
 # module -> the module it cannot run without
-MODULE_NEEDS = {"nlb": "loadBalancerController", "alb": "loadBalancerController"}
+MODULE_NEEDS = {"nlb": "loadBalancerController", "alb": "loadBalancerController",
+                "gatewayApi": "loadBalancerController"}
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""The lab's Services and Ingresses and its outputs contract, from the program itself.
+"""The lab's Services, Ingresses and Gateway API objects and its outputs contract, from the program itself.
 
 The program runs under the simulated cloud (labtools/simulate.py); the replica
 renders its data path from these objects, and its expectations come from the
@@ -20,9 +20,14 @@ def _lab() -> Graph:
     return run_lab()
 
 
+# What the replica renders. The Gateway's LoadBalancerConfiguration (scheme, source ranges)
+# and TargetGroupConfiguration (ip targets) change nothing on one machine: left out.
+KINDS = ("Service", "Ingress", "GatewayClass", "Gateway", "HTTPRoute")
+
+
 def lab_manifests() -> list[dict[str, Any]]:
     """Fresh copies every call, so a fault case can mutate its own."""
-    return copy.deepcopy([m for m in _lab().manifests() if m.get("kind") in ("Service", "Ingress")])
+    return copy.deepcopy([m for m in _lab().manifests() if m.get("kind") in KINDS])
 
 
 def lab_outputs() -> dict[str, Any]:

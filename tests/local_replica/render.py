@@ -11,6 +11,7 @@ What stands for what:
                                     (host, path) rules evaluated first-match like ALB
                                     listener rules (an nginx regex `map`); unmatched -> 404.
                                     traefik adds TLS and an http->https redirect server.
+  Gateway (ALB controller class) -> an `http` server per HTTP listener: gateway_render.py.
 Backends resolve Ingress -> Service (name + port) -> selector + targetPort -> the pods.
 """
 
@@ -18,76 +19,24 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field
 from typing import Any
 
-from tests.local_replica import nginx_install
+from tests.local_replica import gateway_render, nginx_install
+# Pod, Listener, NO_ENDPOINTS and name_of are used as render.* by replica.py and the tests.
+from tests.local_replica.objects import (NO_ENDPOINTS, Context, Listener, Pod, endpoints, indent,  # noqa: F401
+                                         name_of, q, selected_pods, service_port, upstream_block, upstream_name)
 
 SNAT_NODE = "127.10.0.1"      # the address kube-proxy SNATs to (a node's, inside vpcCidr)
 INGRESS_POD = "127.10.0.2"    # the ingress controller's pod address (inside vpcCidr)
-NO_ENDPOINTS = "127.0.0.1:1"  # a closed port: a Service without endpoints refuses, like kube-proxy's REJECT
 ANN = "nginx.ingress.kubernetes.io/"
 
 
-@dataclass(frozen=True)
-class Pod:
-    name: str
-    app: str
-    node: str
-    port: int
-    container_port: int = 8080
-    port_name: str = "http"
-
-    @property
-    def labels(self) -> dict[str, str]:
-        return {"app": self.app}
-
-
-@dataclass(frozen=True)
-class Listener:
-    key: str                 # stable across re-renders: ports are kept per key
-    entry: str               # the entry point name in the outputs contract
-    kind: str                # stream | http | https | redirect
-    obj: dict[str, Any] = field(hash=False, compare=False)
-    wanted_port: int | None = None  # a NodePort's real number, used if it can be bound
-
-
 # ---- objects -------------------------------------------------------------
-
-def name_of(obj: dict[str, Any]) -> str:
-    return (obj.get("metadata") or {}).get("name", "")
-
 
 def ingress_class(ing: dict[str, Any]) -> str:
     spec = ing.get("spec") or {}
     annotations = (ing.get("metadata") or {}).get("annotations") or {}
     return spec.get("ingressClassName") or annotations.get("kubernetes.io/ingress.class", "")
-
-
-def selected_pods(svc: dict[str, Any], pods: list[Pod]) -> list[Pod]:
-    selector = (svc.get("spec") or {}).get("selector") or {}
-    if not selector:
-        return []
-    return [p for p in pods if all(p.labels.get(k) == v for k, v in selector.items())]
-
-
-def service_port(svc: dict[str, Any], ref: dict[str, Any]) -> dict[str, Any] | None:
-    """The Service port an Ingress backend names, by number or by name."""
-    for port in (svc.get("spec") or {}).get("ports") or []:
-        if ("number" in ref and port.get("port") == ref["number"]) or \
-                ("name" in ref and port.get("name") == ref["name"]):
-            return port
-    return None
-
-
-def endpoints(svc: dict[str, Any], port: dict[str, Any], pods: list[Pod]) -> list[str]:
-    target = port.get("targetPort", port.get("port"))
-    return [f"127.0.0.1:{p.port}" for p in selected_pods(svc, pods)
-            if target in (p.container_port, p.port_name, str(p.container_port))]
-
-
-def upstream_name(*parts: Any) -> str:
-    return "up_" + re.sub(r"[^A-Za-z0-9_]", "_", "_".join(str(p) for p in parts))
 
 
 # ---- which listeners the objects ask for ---------------------------------
@@ -99,6 +48,8 @@ def listeners(manifests: list[dict[str, Any]], pods: list[Pod]) -> list[Listener
             found += _service_listeners(obj, pods)
         elif obj.get("kind") == "Ingress":
             found += _ingress_listeners(obj)
+        elif obj.get("kind") == "Gateway":
+            found += gateway_render.listeners(obj, manifests)
     return _unique_entries(found)
 
 
@@ -152,25 +103,6 @@ def _unique_entries(found: list[Listener]) -> list[Listener]:
 
 # ---- rendering -----------------------------------------------------------
 
-@dataclass
-class Context:
-    services: dict[str, dict[str, Any]]
-    pods: list[Pod]
-    public_node: str
-    upstreams: dict[str, list[str]] = field(default_factory=dict)
-
-    def backend(self, backend: dict[str, Any]) -> str:
-        """Ingress backend -> upstream name (declared on first use)."""
-        ref = backend.get("service") or {}
-        svc = self.services.get(ref.get("name", ""))
-        port = service_port(svc, ref.get("port") or {}) if svc else None
-        servers = endpoints(svc, port, self.pods) if port else []
-        name = upstream_name(ref.get("name", "missing"), (ref.get("port") or {}).get("number")
-                             or (ref.get("port") or {}).get("name"))
-        self.upstreams[name] = servers or [NO_ENDPOINTS]
-        return name
-
-
 def render(manifests: list[dict[str, Any]], pods: list[Pod], ports: dict[str, int], *, prefix: str,
            public_node: str, tls: tuple[str, str] | None = None) -> str:
     ctx = Context({name_of(m): m for m in manifests if m.get("kind") == "Service"}, pods, public_node)
@@ -182,14 +114,16 @@ def render(manifests: list[dict[str, Any]], pods: list[Pod], ports: dict[str, in
             stream_parts.append(_stream_server(lst, port, ctx))
         elif lst.kind == "redirect":
             http_parts.append(_redirect_server(port, ports[lst.key[: -len("/http")]]))
+        elif lst.obj.get("kind") == "Gateway":
+            http_parts.append(gateway_render.server(lst, port, manifests, ctx))
         elif ingress_class(lst.obj) == "nginx":
             http_parts.append(_nginx_class_servers(lst.obj, port, ctx))
         else:
             http_parts.append(_ordered_rules_server(lst.obj, port, ctx, tls if lst.kind == "https" else None))
     # No upstream keepalive: the test app writes headers and body separately, and on a
     # kept-alive connection Nagle + delayed ACK then add ~40 ms to every reply.
-    http_ups = [_upstream(n, s) for n, s in ctx.upstreams.items() if not n.startswith("l4_")]
-    stream_ups = [_upstream(n[3:], s) for n, s in ctx.upstreams.items() if n.startswith("l4_")]
+    http_ups = [upstream_block(n, s) for n, s in ctx.upstreams.items() if not n.startswith("l4_")]
+    stream_ups = [upstream_block(n[3:], s) for n, s in ctx.upstreams.items() if n.startswith("l4_")]
     return _skeleton(prefix, http_ups + http_parts, stream_ups + stream_parts)
 
 
@@ -205,18 +139,9 @@ def _skeleton(prefix: str, http: list[str], stream: list[str]) -> str:
         "  proxy_set_header Host $http_host;\n"
         "  proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;\n"
         "  proxy_set_header X-Forwarded-Proto $scheme;\n"
-        + _indent("\n".join(http)) + "\n}\n"
-        "stream {\n" + _indent("\n".join(stream)) + "\n}\n"
+        + indent("\n".join(http)) + "\n}\n"
+        "stream {\n" + indent("\n".join(stream)) + "\n}\n"
     )
-
-
-def _indent(text: str) -> str:
-    return "\n".join(("  " + line) if line else line for line in text.splitlines())
-
-
-def _upstream(name: str, servers: list[str]) -> str:
-    lines = "".join(f"  server {s} max_fails=1 fail_timeout=10s;\n" for s in servers)
-    return f"upstream {name} {{\n{lines}}}"
 
 
 def _stream_server(lst: Listener, port: int, ctx: Context) -> str:
@@ -249,7 +174,7 @@ def _nginx_class_servers(ing: dict[str, Any], port: int, ctx: Context) -> str:
         default = " default_server" if host == "_" else ""
         servers.append(f"server {{  # Ingress {name_of(ing)} (nginx) host {host}\n"
                        f"  listen 127.0.0.1:{port}{default};\n  server_name {host};\n"
-                       + _indent(locations) + "\n}")
+                       + indent(locations) + "\n}")
     return "\n".join(servers)
 
 
@@ -259,8 +184,8 @@ def _regex_locations(paths: list[dict[str, Any]], rewrite: str | None, ctx: Cont
     out = []
     for p in ordered:
         pattern = "^" + p.get("path", "/").lstrip("^")
-        rw = f'  rewrite "(?i){_q(pattern)}" {rewrite} break;\n' if rewrite else ""
-        out.append(f'location ~* "{_q(pattern)}" {{\n{rw}  proxy_pass http://{ctx.backend(p["backend"])};\n}}')
+        rw = f'  rewrite "(?i){q(pattern)}" {rewrite} break;\n' if rewrite else ""
+        out.append(f'location ~* "{q(pattern)}" {{\n{rw}  proxy_pass http://{ctx.backend(p["backend"])};\n}}')
     out.append("location / { return 404; }  # default backend")
     return "\n".join(out)
 
@@ -285,10 +210,6 @@ def _prefix_forms(path: str, path_type: str) -> list[str]:
     if path_type == "ImplementationSpecific" or path == "/":
         return [path]
     return [f"= {path}", f"{path}/"]  # Prefix matches whole path elements: /v1, /v1/..., not /v1x
-
-
-def _q(text: str) -> str:
-    return text.replace("\\", "\\\\").replace('"', '\\"')
 
 
 # -- ALB / Traefik: ordered first-match rules ------------------------------------
@@ -324,7 +245,7 @@ def rule_regex(host: str | None, path: str, path_type: str) -> str:
 
 def _ordered_rules_server(ing: dict[str, Any], port: int, ctx: Context, tls: tuple[str, str] | None) -> str:
     var = "$" + upstream_name("route", name_of(ing))
-    entries = "".join(f'  "~{_q(rule_regex(h, p.get("path", "/"), p.get("pathType", "Prefix")))}" '
+    entries = "".join(f'  "~{q(rule_regex(h, p.get("path", "/"), p.get("pathType", "Prefix")))}" '
                       f'{ctx.backend(p["backend"])};\n' for h, p in ordered_rules(ing))
     listen = f"listen 127.0.0.1:{port} ssl;\n  ssl_certificate {tls[0]};\n  ssl_certificate_key {tls[1]};" \
         if tls else f"listen 127.0.0.1:{port};"
