@@ -107,9 +107,7 @@ WEIGHTS_HINT = "weights (app name -> positive integer weight, two apps or more)"
 def parse_route(raw: Any, path: str, replicas: dict[str, int]) -> Route:
     if not isinstance(raw, dict):
         raise ContractError(f"{path}: expected an object with path, app (or weights), appSees")
-    route_path = get(raw, "path", path, str)
-    if not route_path.startswith("/"):
-        raise ContractError(f"{path}.path: {route_path!r} must start with /")
+    route_path = url_path(raw, path)
     allowed = ", ".join(sorted(replicas))
     app, weights = raw.get("app"), raw.get("weights")
     if app is not None and weights is not None:
@@ -188,7 +186,12 @@ def parse_not_found(raw: Any, path: str) -> NotFound:
         raw = {"path": raw}
     if not isinstance(raw, dict):
         raise ContractError(f"{path}: expected a path string or {{\"path\", \"host\"}}")
-    p = get(raw, "path", path, str)
-    if not p.startswith("/"):
-        raise ContractError(f"{path}.path: {p!r} must start with /")
-    return NotFound(path=p, host=get(raw, "host", path, str, required=False))
+    return NotFound(path=url_path(raw, path), host=get(raw, "host", path, str, required=False))
+
+
+def url_path(raw: dict, path: str) -> str:
+    """The `path` key of a route or a notFound entry: a string starting with /."""
+    value = get(raw, "path", path, str)
+    if not value.startswith("/"):
+        raise ContractError(f"{path}.path: {value!r} must start with /")
+    return value

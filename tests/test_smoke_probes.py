@@ -314,11 +314,14 @@ def reply(app="app1", pod="app1-deploy-abc12-aaaaa", path="/v1", status=200, nod
     return Reply(status, {}, json.dumps(body), 1.0, body)
 
 
-def verdict(replies, route=Route("/v1", "app1", "/v1"), ep=None):
-    ep = ep or CONTRACT.entrypoints["alb"]
-    result = SimpleNamespace(setup_error=None, routes={route.label: RouteResult(
-        route, True, 0.0, 1, samples=[Sample(r, None) for r in replies])})
-    return judge.judge_route(ep, route, result, CONTRACT)
+def route_result(route: Route, replies) -> RouteResult:
+    return RouteResult(route, True, 0.0, 1, samples=[Sample(r, None) for r in replies])
+
+
+def verdict(replies, route=Route("/v1", "app1", "/v1"), ep=None, contract=CONTRACT):
+    ep = ep or contract.entrypoints["alb"]
+    result = SimpleNamespace(setup_error=None, routes={route.label: route_result(route, replies)})
+    return judge.judge_route(ep, route, result, contract)
 
 
 def three_pods(**kw):

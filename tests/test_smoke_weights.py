@@ -9,14 +9,14 @@ import math
 import threading
 from fractions import Fraction
 from http.server import BaseHTTPRequestHandler
-from types import SimpleNamespace
 
 import pytest
 
 from smoke_tests import html_report, judge, stats, summary
 from smoke_tests.outputs import ContractError, Route, parse_contract
-from smoke_tests.probes import EntrypointResult, RouteResult, Sample, Settings, probe_all, ready_check, samples_for
+from smoke_tests.probes import EntrypointResult, Settings, probe_all, ready_check, samples_for
 from smoke_tests.transport import Client, Reply, Target
+from tests import test_smoke_probes as probe_tests
 from tests.test_smoke_probes import serve
 
 W8020 = {"app1": 80, "app2": 20}
@@ -169,21 +169,15 @@ CANARY, HEADER = EP.routes[4], EP.routes[5]
 
 
 def reply(app: str, i: int = 0, path: str = "/canary") -> Reply:
-    body = {"app": app, "pod": f"{app}-deploy-abc12-{i % 3}", "path": path, "node": "n1", "client": "10.0.1.5"}
-    return Reply(200, {}, json.dumps(body), 1.0, body)
+    return probe_tests.reply(app=app, pod=f"{app}-deploy-abc12-{i % 3}", path=path)
 
 
 def replies(app1: int, app2: int, **kw) -> list[Reply]:
     return [reply("app1", i, **kw) for i in range(app1)] + [reply("app2", i, **kw) for i in range(app2)]
 
 
-def route_result(route: Route, got: list[Reply]) -> RouteResult:
-    return RouteResult(route, True, 0.0, 1, samples=[Sample(r, None) for r in got])
-
-
 def verdict(got: list[Reply], route: Route = CANARY) -> list[str]:
-    result = SimpleNamespace(setup_error=None, routes={route.label: route_result(route, got)})
-    return judge.judge_route(EP, route, result, CONTRACT)
+    return probe_tests.verdict(got, route, EP, CONTRACT)
 
 
 def test_a_split_as_declared_passes():
@@ -212,7 +206,7 @@ def test_an_even_split_is_rejected_with_counts_shares_bounds_and_p_in_judge_and_
     p = stats.binom_p_value(111, 222, 0.8)
     assert problem == ("gateway /canary: split app1 50.0% (111) / app2 50.0% (111) of n=222 is not 80/20 "
                        f"(accepts app1 in 66.2%-91.9%, p={p:.2g})")
-    result = EntrypointResult(EP, routes={"/canary": route_result(CANARY, replies(111, 111))})
+    result = EntrypointResult(EP, routes={"/canary": probe_tests.route_result(CANARY, replies(111, 111))})
     assert summary.render({"gateway": result}, 1.0, "concurrent")[3] == (
         "  weights, n=222: app1 50.0% (declared 80%, accepts 66.2%-91.9%), app2 50.0% (declared 20%, accepts "
         f"8.1%-33.8%); split REJECTED (p={p:.2g})")
