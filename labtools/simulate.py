@@ -90,6 +90,8 @@ class Resource:
     deps: list[str]
     provider: str
     custom: bool
+    transforms: list[Any] = field(default_factory=list)
+    """Its resource transforms (the engine runs them on it and its children; the mocks do not)."""
 
     @property
     def is_k8s_object(self) -> bool:
@@ -178,6 +180,8 @@ class RecordingMonitor(mocks.MockMonitor):
                 "deps": list(request.dependencies), "provider": request.provider,
                 "custom": bool(request.custom),
                 "inputs": rpc.deserialize_properties(request.object),
+                # The functions behind the callback tokens, as MockMonitor resolves them.
+                "transforms": mocks._resolve_callbacks(request.transforms),
             }
         return response
 
@@ -235,6 +239,7 @@ def _graph(monitor: RecordingMonitor) -> Graph:
         state = monitor.resources.get(urn)
         resources.append(Resource(urn=urn, type=reg["type"], name=reg["name"], inputs=reg["inputs"],
                                   state=dict(state.state) if state else {}, parent=reg["parent"],
-                                  deps=reg["deps"], provider=reg["provider"], custom=reg["custom"]))
+                                  deps=reg["deps"], provider=reg["provider"], custom=reg["custom"],
+                                  transforms=reg["transforms"]))
     return Graph(resources=resources, outputs=monitor.stack_outputs,
                  secret_outputs=monitor.secret_outputs)

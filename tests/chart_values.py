@@ -45,3 +45,13 @@ def unknown_keys(values: dict[str, Any], keys: set[str]) -> list[str]:
         if not known and not inside_free_map:
             problems.append(path)
     return problems
+
+
+def feature_gates_arg(values: dict[str, Any]) -> str | None:
+    """The `--feature-gates` argument the controller chart (3.5.0) gives its pods, rendered as its
+    templates/deployment.yaml does: only when controllerConfig.featureGates is non-empty, its
+    entries as `key=value` in key order (Go templates range over a map sorted), comma-joined."""
+    gates = (values.get("controllerConfig") or {}).get("featureGates") or {}
+    if not gates:
+        return None
+    return "--feature-gates=" + ",".join(f"{k}={str(v).lower()}" for k, v in sorted(gates.items()))

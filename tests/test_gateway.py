@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import dataclasses
 
+import pulumi
 import pytest
 
+from components.lb_controller import CRD_TYPE
 from labtools.simulate import plain, run_lab, run_program
 from stacks import names
 from tests import ordering
@@ -35,6 +37,61 @@ def test_crds_are_the_pinned_standard_channel(lab):
     # The controller's own gateway.k8s.aws CRDs come from its chart's crds/: Helm must not skip them.
     release = ordering.controller_release(lab)
     assert not release.inputs.get("skipCrds")
+
+
+def pinned_crd() -> dict:
+    """A CRD as standard-install.yaml v1.6.0 has it (metadata as upstream; spec cut)."""
+    return {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition", "metadata": {
+        "annotations": {"api-approved.kubernetes.io": "https://github.com/kubernetes-sigs/gateway-api/pull/4530",
+                        "gateway.networking.k8s.io/bundle-version": "v1.6.0",
+                        "gateway.networking.k8s.io/channel": "standard"},
+        "name": "gateways.gateway.networking.k8s.io"}, "spec": {"group": "gateway.networking.k8s.io"}}
+
+
+def transformed(crds, type_: str, props: dict) -> dict | None:
+    """`props` after the ConfigFile's transforms, as the engine applies them to one of its children."""
+    changed = None
+    for transform in crds.transforms:
+        result = transform(pulumi.ResourceTransformArgs(True, type_, "child", props, pulumi.ResourceOptions()))
+        if result is not None:
+            changed = props = result.props
+    return changed
+
+
+def crds_wait_until_established(crds) -> list[str]:
+    props = transformed(crds, CRD_TYPE, pinned_crd())
+    if props is None:
+        return [f"{crds.name}: its CRDs are done when created, before the API serves their kinds, "
+                "and the controller that starts next may miss them"]
+    annotations = props["metadata"]["annotations"]
+    problems = [] if annotations.get("pulumi.com/waitFor") == "condition=Established" else [
+        f"{crds.name}: pulumi.com/waitFor = {annotations.get('pulumi.com/waitFor')!r}"]
+    if {k: v for k, v in annotations.items() if k != "pulumi.com/waitFor"} != pinned_crd()["metadata"]["annotations"]:
+        problems.append(f"{crds.name}: the file's own annotations are lost")
+    return problems
+
+
+def test_every_crd_waits_until_established(lab):
+    (crds,) = lab.of_type(ordering.CRDS)
+    assert crds_wait_until_established(crds) == []
+    # Only the CRDs: the file's other objects (its safe-upgrades admission policy) are left as they are.
+    policy = {"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingAdmissionPolicy",
+              "metadata": {"name": "safe-upgrades.gateway.networking.k8s.io"}}
+    assert transformed(crds, "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy", policy) is None
+    assert transformed(crds, ordering.CRDS, {"file": STANDARD_INSTALL}) is None
+
+
+def test_a_crd_await_lost_is_caught(lab):
+    (crds,) = copy_of(lab).of_type(ordering.CRDS)
+    crds.transforms = []
+    assert "done when created" in crds_wait_until_established(crds)[0]
+
+    def drops_annotations(args):
+        return pulumi.ResourceTransformResult(props={**args.props, "metadata": {
+            "name": args.props["metadata"]["name"], "annotations": {"pulumi.com/waitFor": "condition=Established"}}},
+            opts=args.opts)
+    crds.transforms = [drops_annotations]
+    assert crds_wait_until_established(crds) == [f"{crds.name}: the file's own annotations are lost"]
 
 
 def test_gateway_class_and_configurations(lab):

@@ -6,10 +6,11 @@ import json
 
 import pytest
 
+from components.lb_controller import GATEWAY_FEATURE_GATES
 from components.lb_controller_policy import POLICY
 from stacks import model
 from tests import ordering
-from tests.chart_values import chart_keys, unknown_keys
+from tests.chart_values import chart_keys, feature_gates_arg, unknown_keys
 from labtools.simulate import run_lab, run_program
 
 # sha256 of upstream docs/install/iam_policy.json at v3.5.0, keys sorted, no spaces.
@@ -43,9 +44,30 @@ UNCONDITIONED_WILDCARD_OK = {
 }
 
 
+# Every gate the controller v3.5.0 knows (pkg/config/feature_gates.go); it exits on any other
+# ("unknown feature"), and the chart's featureGates is a free-form map the key lists cannot check.
+CONTROLLER_FEATURE_GATES = {
+    "ListenerRulesTagging", "WeightedTargetGroups", "ServiceTypeLoadBalancerOnly", "EndpointsFailOpen",
+    "EnableServiceController", "EnableIPTargetType", "EnableTCPUDPListener", "EnableRGTAPI",
+    "SubnetsClusterTagCheck", "NLBHealthCheckAdvancedConfig", "NLBSecurityGroup", "ALBSingleSubnet",
+    "LBCapacityReservation", "SubnetDiscoveryByReachability", "NLBGatewayAPI", "ALBGatewayAPI",
+    "GlobalAcceleratorController", "EnhancedDefaultBehavior", "EnableDefaultTagsLowPriority",
+    "ALBTargetControlAgent", "GatewayListenerSet", "EnableCertificateManagement", "IngressPlanAnnotation",
+}
+
+
 @pytest.fixture(scope="module")
 def lab():
     return run_lab()
+
+
+@pytest.fixture(scope="module")
+def lab_without_gateway():
+    return run_lab({"lab:modules": {"gatewayApi": False}})
+
+
+def controller_values(graph) -> dict:
+    return ordering.controller_release(graph).inputs["values"]
 
 
 def digest(policy) -> str:
@@ -149,6 +171,37 @@ def test_release_values_exist_in_the_pinned_chart(lab):
     # a key renamed or misspelled is caught; free-form maps (defaultTags) are not keys
     assert unknown_keys({"serviceAccount": {"enabled": False}, "defaultTags": {"any": "x"}}, keys) == [
         "serviceAccount.enabled"]
+
+
+def unknown_gates(values: dict) -> list[str]:
+    gates = (values.get("controllerConfig") or {}).get("featureGates") or {}
+    return sorted(set(gates) - CONTROLLER_FEATURE_GATES)
+
+
+def test_the_gateway_lesson_sets_every_gateway_gate_so_the_pods_run_it(lab):
+    # All three given: the controller skips its start-up look for the CRDs (crddetect runs while
+    # any gate is defaulted), so a lab switched on later runs its gateways once the pods roll.
+    on = controller_values(lab)
+    assert feature_gates_arg(on) == "--feature-gates=ALBGatewayAPI=true,GatewayListenerSet=true,NLBGatewayAPI=true"
+    assert set(on["controllerConfig"]["featureGates"]) == set(GATEWAY_FEATURE_GATES)
+    assert unknown_gates(on) == []
+    assert unknown_gates({"controllerConfig": {"featureGates": {"ALBGatewayApi": True}}}) == ["ALBGatewayApi"]
+
+
+def test_switching_the_lesson_changes_the_release_inputs(lab, lab_without_gateway):
+    # A new dependency is no new input: only changed values make Helm upgrade and the pods roll.
+    on, off = ordering.controller_release(lab).inputs, ordering.controller_release(lab_without_gateway).inputs
+    assert feature_gates_arg(on["values"]) != feature_gates_arg(off["values"])
+    assert {k: v for k, v in on["values"].items() if k != "controllerConfig"} == off["values"]
+    assert {k: v for k, v in on.items() if k != "values"} == {k: v for k, v in off.items() if k != "values"}
+
+
+def test_without_the_lesson_no_gate_is_switched_off(lab_without_gateway):
+    # Turned off, Pulumi deletes the Gateway last in the update, after the pods rolled: with a
+    # gate set false they could not remove its ALB and finalizer, and the delete would hang.
+    # Unset, the new pods find the CRDs still there and keep the gateway on, as before the lesson.
+    off = controller_values(lab_without_gateway)
+    assert "controllerConfig" not in off and feature_gates_arg(off) is None
 
 
 def test_nlb_service(lab):
