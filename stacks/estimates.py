@@ -18,6 +18,7 @@ every edge on a possible longest chain, as stacks/lab.py wires the components
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
@@ -25,6 +26,21 @@ from stacks.model import APPS, LabModel
 from stacks.model_types import alb_backends, gateway_backends
 
 SECONDS = 0.1  # "a few seconds", in minutes
+# The AWS Load Balancer Controller provisions these after the object is created;
+# the lab is not ready before the load balancer is: model the object as that time.
+LOAD_BALANCER = (3.0, "load balancer made by the AWS Load Balancer Controller: ~3 min until active")
+# While a Gateway's ALB provisions, the controller re-checks it this often and writes Programmed on
+# the first check after the ALB is active (statusUpdateRequeueTime, controllers/gateway/
+# gateway_controller.go at v3.5.0); the first check comes as it creates the ALB.
+GATEWAY_STATUS_REQUEUE = 2.0
+
+
+def first_check_after(ready: float, period: float) -> float:
+    """When a poll every `period` minutes, from 0, first finds ready what is ready at `ready`."""
+    return math.ceil(ready / period) * period
+
+
+GATEWAY_PROGRAMMED = first_check_after(LOAD_BALANCER[0], GATEWAY_STATUS_REQUEUE)
 
 # type -> (minutes, why)
 MINUTES: dict[str, tuple[float, str]] = {
@@ -61,16 +77,15 @@ MINUTES: dict[str, tuple[float, str]] = {
     "kubernetes:gateway.k8s.aws/v1:LoadBalancerConfiguration": (SECONDS, "Kubernetes object: an API call"),
     "kubernetes:gateway.k8s.aws/v1:TargetGroupConfiguration": (SECONDS, "Kubernetes object: an API call"),
     "kubernetes:gateway.networking.k8s.io/v1:Gateway": (
-        3.0, "Gateway: awaited until Programmed, i.e. until the controller's ALB is active (~3 min)"),
+        GATEWAY_PROGRAMMED, f"Gateway: awaited until Programmed, which the controller writes on its first "
+        f"status check (every {GATEWAY_STATUS_REQUEUE:g} min) after its ALB is active (~{LOAD_BALANCER[0]:g} min): "
+        f"~{GATEWAY_PROGRAMMED:g} min"),
     "pulumi:providers:kubernetes": (0.0, "provider: local, no cloud call"),
     "tls:index/privateKey:PrivateKey": (0.0, "TLS: computed locally"),
     "tls:index/selfSignedCert:SelfSignedCert": (0.0, "TLS: computed locally"),
     "tls:index/certRequest:CertRequest": (0.0, "TLS: computed locally"),
     "tls:index/locallySignedCert:LocallySignedCert": (0.0, "TLS: computed locally"),
 }
-# The AWS Load Balancer Controller provisions these after the object is created;
-# the lab is not ready before the load balancer is: model the object as that time.
-LOAD_BALANCER = (3.0, "load balancer made by the AWS Load Balancer Controller: ~3 min until active")
 UNKNOWN = (0.5, "no entry in stacks/estimates.py: assumed 30 s")
 COMPONENT_PREFIX = "lab:index:"
 NODE_GROUP = "eks:index:ManagedNodeGroup"

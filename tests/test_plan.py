@@ -19,6 +19,9 @@ from stacks.model import lab_model
 from tests.graph_checks import billed, graph_nodes
 
 LB = "aws:lb/loadBalancer:LoadBalancer"
+GATEWAY = "kubernetes:gateway.networking.k8s.io/v1:Gateway"
+# statusUpdateRequeueTime in controllers/gateway/gateway_controller.go of the controller v3.5.0.
+UPSTREAM_GATEWAY_REQUEUE_MINUTES = 2
 TODAY = dt.datetime.now(dt.timezone.utc).date()
 
 
@@ -211,11 +214,31 @@ def test_adding_an_edge_changes_the_critical_chain(default):
     assert minutes == pytest.approx(report["provisionMinutes"] + 3.0 + estimates.SECONDS, abs=0.1)
 
 
+def gateway_problems(minutes: dict) -> list[str]:
+    """The Gateway is ready at the controller's first status check after its ALB is active."""
+    took, period, alb = minutes[GATEWAY][0], UPSTREAM_GATEWAY_REQUEUE_MINUTES, estimates.LOAD_BALANCER[0]
+    if took % period or not took - period < alb <= took:
+        return [f"Gateway {took} min: the controller writes Programmed on a check every {period} min, "
+                f"the first after its ALB is active (~{alb} min)"]
+    return []
+
+
+def test_the_gateway_waits_for_the_controllers_status_check():
+    assert estimates.GATEWAY_STATUS_REQUEUE == UPSTREAM_GATEWAY_REQUEUE_MINUTES
+    assert gateway_problems(estimates.MINUTES) == []
+    assert estimates.MINUTES[GATEWAY][0] == 4.0  # ALB ~3 min: checks at 0, 2 (still provisioning), 4
+    for took in (3.0, 6.0):  # the ALB's time alone; a check late
+        assert gateway_problems({GATEWAY: (took, "")}), took
+    assert [estimates.first_check_after(t, 2.0) for t in (0.0, 1.5, 2.0, 2.5)] == [0.0, 2.0, 2.0, 4.0]
+
+
 def floor_minutes() -> float:
-    """VPC -> subnet -> EKS cluster -> a node group -> the controller release -> one load balancer."""
+    """VPC -> subnet -> EKS cluster -> a node group -> the controller release -> the slowest load
+    balancer to be ready (the Gateway's, reported at the controller's next status check)."""
     m = estimates.MINUTES
     return (m["aws:ec2/vpc:Vpc"][0] + m["aws:ec2/subnet:Subnet"][0] + m["eks:index:Cluster"][0]
-            + m["eks:index:ManagedNodeGroup"][0] + m["kubernetes:helm.sh/v3:Release"][0] + estimates.LOAD_BALANCER[0])
+            + m["eks:index:ManagedNodeGroup"][0] + m["kubernetes:helm.sh/v3:Release"][0]
+            + max(estimates.LOAD_BALANCER[0], m[GATEWAY][0]))
 
 
 def over_the_floor(minutes: float) -> list[str]:
