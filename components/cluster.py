@@ -30,6 +30,8 @@ def partition(region: str) -> str:
 class LabClusterArgs:
     cluster_name: str
     kubernetes_version: str
+    support_type: str
+    """upgradePolicy.supportType: STANDARD unless the settings allowed extended support."""
     vpc_id: pulumi.Input[str]
     public_subnet_ids: pulumi.Input[list[str]]
     private_subnet_ids: pulumi.Input[list[str]]
@@ -71,6 +73,8 @@ class LabCluster(pulumi.ComponentResource):
             name,
             name=args.cluster_name,  # fixed physical name: the controllers and the posts refer to it
             version=args.kubernetes_version,
+            # Said, not left to EKS's default (EXTENDED): no silent extended-support billing.
+            upgrade_policy=aws.eks.ClusterUpgradePolicyArgs(support_type=args.support_type),
             vpc_id=args.vpc_id,
             public_subnet_ids=args.public_subnet_ids,
             private_subnet_ids=args.private_subnet_ids,

@@ -67,7 +67,7 @@ def run(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None 
     k8s_count = len(graph.k8s_objects())
     print(f"plan: writing {k8s_count} manifests and the Helm values to {args.manifests}/...", file=err)
     files = write_manifests(graph, args.manifests, args.stack)
-    report = build_report(graph, model, now.date())
+    report = build_report(graph, model)
     report["manifests"] = {"dir": str(args.manifests.resolve()), "files": [f.name for f in files]}
     if args.json:
         json.dump(report, out, indent=2)
@@ -112,7 +112,7 @@ def component_of(graph: Graph, r: Resource) -> str:
     return parent.type if parent else ""
 
 
-def build_report(graph: Graph, model: LabModel, today: dt.date) -> dict[str, Any]:
+def build_report(graph: Graph, model: LabModel) -> dict[str, Any]:
     s = model.settings
     report: dict[str, Any] = {
         "stack": s.stack, "region": s.region,
@@ -120,7 +120,7 @@ def build_report(graph: Graph, model: LabModel, today: dt.date) -> dict[str, Any
                       for r in graph.resources],
         "counts": dict(sorted(Counter(r.type for r in graph.resources).items())),
     }
-    report.update(cost_report(model, today))
+    report.update(cost_report(model))
     minutes, steps = estimates.critical_path(estimates.model_nodes(model))
     report["provisionMinutes"] = round(minutes, 1)
     report["criticalPath"] = [{"type": x.type, "name": x.name, "minutes": x.minutes} for x in steps]
@@ -139,9 +139,9 @@ def pods_report(model: LabModel) -> dict[str, Any]:
             "shared": shared, "freeAfterShared": sum(g.free for g in groups) - sum(shared.values())}
 
 
-def cost_report(model: LabModel, today: dt.date) -> dict[str, Any]:
+def cost_report(model: LabModel) -> dict[str, Any]:
     try:
-        items = prices.cost_items(model, today)
+        items = prices.cost_items(model)
     except prices.PriceError as err:
         return {"hourlyCostUsd": None, "dailyCostUsd": None, "costItems": [], "moduleCostsUsd": {},
                 "costError": str(err), "pricesAsOf": prices.PRICES_AS_OF.isoformat()}

@@ -52,7 +52,7 @@ def build(model: LabModel) -> Lab:
         private_subnet_cidrs=[str(n) for n in s.private_subnet_cidrs],
         nat_per_az=s.nat_gateways == "perAz", tags=s.tags))
     cluster = LabCluster(s.cluster_name, LabClusterArgs(
-        cluster_name=s.cluster_name, kubernetes_version=s.kubernetes_version,
+        cluster_name=s.cluster_name, kubernetes_version=s.kubernetes_version, support_type=s.support_type,
         vpc_id=network.vpc_id, public_subnet_ids=network.public_subnet_ids,
         private_subnet_ids=network.private_subnet_ids,
         api_access_cidrs=[str(n) for n in s.api_access_cidrs],

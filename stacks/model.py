@@ -206,7 +206,8 @@ def load_balancers(s: LabSettings, services: list[ServiceDef], alb: AlbGroup | N
 
 
 def priced_items(s: LabSettings, balancers: list[LoadBalancer]) -> list[Priced]:
-    items = [Priced("control-plane", f"EKS control plane {s.kubernetes_version}", 1, None)]
+    items = [Priced("control-plane", f"EKS control plane {s.kubernetes_version} (upgradePolicy {s.support_type})",
+                    1, None)]
     for ng in node_groups(s):
         n = ng.desired_size
         items += [Priced("ec2", f"EC2 {ng.instance_type} x{n} ({ng.name})", n, None, instance_type=ng.instance_type),

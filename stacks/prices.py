@@ -72,28 +72,20 @@ class CostItem:
         return self.quantity * self.unit_usd_hour
 
 
-def cost_items(model: LabModel, today: dt.date | None = None) -> list[CostItem]:
+def cost_items(model: LabModel) -> list[CostItem]:
     """Every hourly charge of the lab, one line per thing that bills."""
     s = model.settings
     p = region_prices(s.region)
-    today = today or dt.datetime.now(dt.timezone.utc).date()
-    items = [CostItem(_what(i, s, today), i.quantity, _unit(i, s, p, today), i.module) for i in model.priced]
+    items = [CostItem(i.what, i.quantity, _unit(i, s, p), i.module) for i in model.priced]
     # The lab itself first (control plane, nodes, NAT, addresses), then module by module.
     order, kinds = [None, *MODULE_KEYS], ("EKS", "EC2", "EBS", "NAT", "public IPv4")
     return sorted(items, key=lambda i: (order.index(i.module), i.module is None and
                                         next(n for n, k in enumerate(kinds + ("",)) if i.what.startswith(k))))
 
 
-def _what(item: Priced, s: LabSettings, today: dt.date) -> str:
-    if item.kind == "control-plane":
-        extended = versions.in_extended_support(s.kubernetes_version, today)
-        return f"{item.what} ({'extended' if extended else 'standard'} support)"
-    return item.what
-
-
-def _unit(item: Priced, s: LabSettings, p: RegionPrices, today: dt.date) -> float:
-    if item.kind == "control-plane":
-        return p.eks_extended if versions.in_extended_support(s.kubernetes_version, today) else p.eks_standard
+def _unit(item: Priced, s: LabSettings, p: RegionPrices) -> float:
+    if item.kind == "control-plane":  # the support type the cluster is given, not a guess from the date
+        return p.eks_extended if s.support_type == versions.EXTENDED else p.eks_standard
     if item.kind == "ec2":
         if item.instance_type not in p.ec2:
             raise PriceError(f"instance type {item.instance_type} ({item.what}): stacks/prices.py has no price "
@@ -118,9 +110,9 @@ def module_costs(s: LabSettings, items: Iterable[CostItem]) -> dict[str, float]:
     return costs
 
 
-def hourly_usd(model: LabModel, today: dt.date | None = None) -> float | None:
+def hourly_usd(model: LabModel) -> float | None:
     """The lab's $/h (a stack output); None for a region or instance type the table lacks."""
     try:
-        return round(hourly(cost_items(model, today)), 4)
+        return round(hourly(cost_items(model)), 4)
     except PriceError:
         return None

@@ -29,10 +29,22 @@ EXTENDED_MARGIN = dt.timedelta(days=30)
 STANDARD_CONTROL_PLANE_USD_HOUR = 0.10
 EXTENDED_CONTROL_PLANE_USD_HOUR = 0.60
 
+# The cluster's upgradePolicy.supportType. EKS (and so pulumi-eks 4.x) defaults to EXTENDED: a
+# cluster kept past its version's standard support would stay, billed at the extended rate.
+STANDARD, EXTENDED = "STANDARD", "EXTENDED"
+
 
 def in_extended_support(version: str, today: dt.date) -> bool:
     ends = STANDARD_SUPPORT_ENDS[version]
     return ends is not None and today + EXTENDED_MARGIN >= ends
+
+
+def support_type(version: str, allow_extended: bool, today: dt.date) -> str:
+    """STANDARD (EKS upgrades the cluster at the end of standard support) unless the user allowed
+    extended support for a version that needs it: one EKS has in extended support, or within
+    the margin of it. EKS refuses STANDARD for a cluster already in extended support."""
+    known = version in STANDARD_SUPPORT_ENDS
+    return EXTENDED if allow_extended and known and in_extended_support(version, today) else STANDARD
 
 
 def standard_versions(today: dt.date) -> list[str]:

@@ -69,6 +69,7 @@ def test_cluster(lab):
     c = lab.one(CLUSTER).inputs
     assert c["name"] == "eks-test"
     assert c["version"] == "1.36"
+    assert c["upgradePolicy"] == {"supportType": "STANDARD"}  # not EKS's default, EXTENDED
     assert c["skipDefaultNodeGroup"] is True
     assert c["createOidcProvider"] is True
     assert c["authenticationMode"] == "API"

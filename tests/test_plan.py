@@ -20,9 +20,9 @@ from tests.graph_checks import billed, graph_nodes
 
 LB = "aws:lb/loadBalancer:LoadBalancer"
 GATEWAY = "kubernetes:gateway.networking.k8s.io/v1:Gateway"
+PRICES_DAY = dt.datetime(2026, 11, 21, 12, 0, tzinfo=dt.timezone.utc)  # prices.PRICES_AS_OF
 # statusUpdateRequeueTime in controllers/gateway/gateway_controller.go of the controller v3.5.0.
 UPSTREAM_GATEWAY_REQUEUE_MINUTES = 2
-TODAY = dt.datetime.now(dt.timezone.utc).date()
 
 
 def settings_for(overrides=None):
@@ -36,7 +36,7 @@ def plan_settings(overrides=None):
 
 def report_of(overrides=None):
     graph, model = settings_for(overrides)
-    return graph, model, plan.build_report(graph, model, TODAY)
+    return graph, model, plan.build_report(graph, model)
 
 
 @pytest.fixture(scope="module")
@@ -166,10 +166,33 @@ def test_nginx_as_load_balancer_adds_one_nlb(default):
     assert report["hourlyCostUsd"] == pytest.approx(default[2]["hourlyCostUsd"] + 0.0325, abs=1e-4)
 
 
-def test_extended_support_prices_the_control_plane_six_times():
-    model = lab_model(plan_settings({"lab:kubernetesVersion": "1.33", "lab:allowExtendedSupport": True}))
-    (eks,) = [i for i in prices.cost_items(model) if i.what.startswith("EKS")]
-    assert eks.unit_usd_hour == 0.60 and "extended" in eks.what
+def control_plane_problems(overrides: dict) -> list[str]:
+    """The plan's control-plane line names the support type the program gives the cluster, at its price."""
+    graph = run_lab(overrides, now=PRICES_DAY)
+    support = graph.one("eks:index:Cluster").inputs.get("upgradePolicy", {}).get("supportType", "EXTENDED (EKS's default)")
+    report = plan.build_report(graph, lab_model(plan.stack_settings(now=PRICES_DAY, overrides=overrides)))
+    (line,) = [i for i in report["costItems"] if i["what"].startswith("EKS control plane")]
+    price = {"STANDARD": 0.10, "EXTENDED": 0.60}.get(support)
+    if f"(upgradePolicy {support})" not in line["what"] or line["unitUsdHour"] != price:
+        return [f"the cluster's supportType is {support}, the plan says {line['what']!r} at ${line['unitUsdHour']}/h"]
+    return []
+
+
+@pytest.mark.parametrize("overrides, support", [
+    (None, "STANDARD"),
+    ({"lab:allowExtendedSupport": True}, "STANDARD"),  # allowed, not needed: 1.36 is in standard support
+    ({"lab:kubernetesVersion": "1.33", "lab:allowExtendedSupport": True}, "EXTENDED"),  # past it since July
+], ids=["default", "allowed-unneeded", "extended"])
+def test_the_control_plane_is_priced_at_the_clusters_support_type(overrides, support):
+    assert control_plane_problems(overrides or {}) == []
+    graph = run_lab(overrides, now=PRICES_DAY)
+    assert graph.one("eks:index:Cluster").inputs["upgradePolicy"] == {"supportType": support}
+
+
+def test_a_cost_line_unlike_the_cluster_is_caught(monkeypatch):
+    # A control-plane price that ignores the cluster's support type.
+    monkeypatch.setattr(prices, "_unit", lambda item, s, p: 0.60 if item.kind == "control-plane" else 0.0)
+    assert "the cluster's supportType is STANDARD" in control_plane_problems({})[0]
 
 
 def test_a_region_without_prices_says_which_regions_the_table_covers():

@@ -87,6 +87,24 @@ def test_extended_support_needs_opt_in():
     assert s.kubernetes_version == "1.33"
 
 
+@pytest.mark.parametrize("version, allowed, day, support", [
+    ("1.36", False, NOW.date(), "STANDARD"),
+    ("1.36", True, NOW.date(), "STANDARD"),    # allowed, not needed: EKS upgrades it at the end instead
+    ("1.33", True, NOW.date(), "EXTENDED"),    # past standard support: EKS refuses STANDARD then
+    ("1.35", True, dt.date(2027, 3, 1), "EXTENDED"),   # within the 30-day margin
+    ("1.35", True, dt.date(2027, 2, 24), "STANDARD"),  # the day before the margin
+    ("9.99", True, NOW.date(), "STANDARD"),    # unknown: refused by check_version, never EXTENDED
+])
+def test_support_type_is_standard_unless_extended_support_is_allowed_and_needed(version, allowed, day, support):
+    assert versions.support_type(version, allowed, day) == support
+
+
+def test_settings_carry_the_support_type():
+    assert load({}, "ap-northeast-2", "dev", NOW).support_type == "STANDARD"
+    s = load({"kubernetesVersion": "1.33", "allowExtendedSupport": "true"}, "ap-northeast-2", "dev", NOW)
+    assert s.support_type == "EXTENDED"
+
+
 def test_default_version_is_in_standard_support_today():
     assert not versions.in_extended_support(versions.DEFAULT_VERSION, NOW.date())
     # ...and the check does flag a version once its standard support is about to end

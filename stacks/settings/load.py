@@ -50,6 +50,7 @@ def load(raw: Mapping[str, Any], region: str | None, stack: str,
     version = reader.string("kubernetesVersion", versions.DEFAULT_VERSION)
     allow_extended = reader.boolean("allowExtendedSupport", False)
     check_version(reader, version, allow_extended, now.date())
+    support = versions.support_type(version, allow_extended, now.date())
 
     vpc = vpc_network(reader, reader.string("vpcCidr", "10.0.0.0/16"))
 
@@ -124,7 +125,7 @@ def load(raw: Mapping[str, Any], region: str | None, stack: str,
     }
     return LabSettings(
         stack=stack, region=region, cluster_name=cluster_name, kubernetes_version=version,
-        allow_extended_support=allow_extended, vpc_cidr=vpc, availability_zones=zones,
+        allow_extended_support=allow_extended, support_type=support, vpc_cidr=vpc, availability_zones=zones,
         public_subnet_cidrs=public, private_subnet_cidrs=private, nat_gateways=nat,
         api_access_cidrs=api_cidrs, node_port_source_cidrs=nodeport_cidrs, admin_principal_arns=admins,
         private_nodes=private_nodes, public_nodes=public_nodes, owner=owner,

@@ -76,6 +76,8 @@ class LabSettings:
     cluster_name: str
     kubernetes_version: str
     allow_extended_support: bool
+    support_type: str
+    """The cluster's upgradePolicy.supportType (stacks/versions.py: support_type)."""
     vpc_cidr: ipaddress.IPv4Network
     availability_zones: list[str]
     public_subnet_cidrs: list[ipaddress.IPv4Network]
