@@ -92,6 +92,10 @@ class Resource:
     custom: bool
     transforms: list[Any] = field(default_factory=list)
     """Its resource transforms (the engine runs them on it and its children; the mocks do not)."""
+    aliases: list[str] = field(default_factory=list)
+    """The full URNs of its `aliases` option: old names the engine matches it to."""
+    property_deps: dict[str, list[str]] = field(default_factory=dict)
+    """Per input, the URNs of the resources its value came from (sorted)."""
 
     @property
     def is_k8s_object(self) -> bool:
@@ -162,14 +166,27 @@ class RecordingMonitor(mocks.MockMonitor):
         self.stack_outputs: dict[str, Any] = {}
         self.secret_outputs: set[str] = set()
 
+    def make_urn(self, parent: str, type_: str, name: str) -> str:
+        """A URN as the engine forms it (pulumi/pulumi pkg/resource/deploy/deployment.go,
+        generateURN): the parent's whole type chain, without the root stack's type. The stock
+        mock keeps only the parent's last type, and the stack's, so its URNs are not a real
+        stack's and the SDK's alias URNs would not match them."""
+        chain = parent.split("::")[2] if parent else ""
+        if chain and chain != STACK_TYPE:
+            type_ = f"{chain}${type_}"
+        return "::".join(["urn:pulumi:" + pulumi.get_stack(), pulumi.get_project(), type_, name])
+
     def SupportsFeature(self, request):
         has = request.id not in ("resourceReferences", "outputValues")
         return type("SupportsFeatureResponse", (object,), {"hasSupport": has})
 
     def GetDeploymentInfo(self, request):
         info = super().GetDeploymentInfo(request)
-        kept = [f for f in info.supportedFeatures
-                if f != resource_pb2.RESOURCE_MONITOR_FEATURE_RESOURCE_REFERENCES]
+        # Without alias specs the SDK works out each alias's full URNs itself (parents'
+        # aliases included), the URNs the engine matches against the old state.
+        dropped = (resource_pb2.RESOURCE_MONITOR_FEATURE_RESOURCE_REFERENCES,
+                   resource_pb2.RESOURCE_MONITOR_FEATURE_ALIAS_SPECS)
+        kept = [f for f in info.supportedFeatures if f not in dropped]
         return resource_pb2.DeploymentInfo(supportedFeatures=kept)
 
     def RegisterResource(self, request):
@@ -182,6 +199,8 @@ class RecordingMonitor(mocks.MockMonitor):
                 "inputs": rpc.deserialize_properties(request.object),
                 # The functions behind the callback tokens, as MockMonitor resolves them.
                 "transforms": mocks._resolve_callbacks(request.transforms),
+                "aliases": sorted(request.aliasURNs),
+                "property_deps": {k: sorted(v.urns) for k, v in request.propertyDependencies.items()},
             }
         return response
 
@@ -240,6 +259,7 @@ def _graph(monitor: RecordingMonitor) -> Graph:
         resources.append(Resource(urn=urn, type=reg["type"], name=reg["name"], inputs=reg["inputs"],
                                   state=dict(state.state) if state else {}, parent=reg["parent"],
                                   deps=reg["deps"], provider=reg["provider"], custom=reg["custom"],
-                                  transforms=reg["transforms"]))
+                                  transforms=reg["transforms"],
+                                  aliases=reg["aliases"], property_deps=reg["property_deps"]))
     return Graph(resources=resources, outputs=monitor.stack_outputs,
                  secret_outputs=monitor.secret_outputs)
