@@ -49,6 +49,11 @@ def annotations(args: LabAlbIngressArgs, ing: AlbIngressDef) -> dict[str, str]:
         f"{prefix}/group.order": str(ing.group_order),
         f"{prefix}/load-balancer-name": args.group.load_balancer_name,
         f"{prefix}/listen-ports": '[{"HTTP": 80}]',
+        # The ALB's security group admits these on its listeners. The controller (v3.5.0,
+        # pkg/ingress/model_builder.go mergeListenPortConfigs) takes them per listen port from
+        # the Ingresses of the group that carry them, refuses the group when two differ, and
+        # opens the port to 0.0.0.0/0 when none does: so every Ingress carries the same list.
+        f"{prefix}/inbound-cidrs": ",".join(args.group.source_cidrs),
     }
 
 

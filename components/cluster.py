@@ -36,7 +36,8 @@ class LabClusterArgs:
     public_subnet_ids: pulumi.Input[list[str]]
     private_subnet_ids: pulumi.Input[list[str]]
     api_access_cidrs: list[str]
-    node_port_source_cidrs: list[str]
+    client_cidrs: list[str]
+    """Who may reach the NodePorts (lab:clientCidrs)."""
     admin_principal_arns: list[str]
     """Given cluster admin through access entries (the creator has it already)."""
     region: str
@@ -127,8 +128,9 @@ class LabCluster(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self, depends_on=attachments),
             )
 
-        # The NodePort lesson: the post's first try failed until this range was opened.
-        for i, cidr in enumerate(args.node_port_source_cidrs):
+        # The NodePort lesson: the post's first try failed until this range was opened. The whole
+        # range, so every NodePort of the lab (ingress-nginx's and Traefik's too) admits these only.
+        for i, cidr in enumerate(args.client_cidrs):
             aws.vpc.SecurityGroupIngressRule(
                 f"{name}-nodeport-{i}",
                 security_group_id=cluster.cluster_security_group_id,

@@ -54,7 +54,8 @@ def class_spec() -> dict:
 
 
 def load_balancer_spec(g: Gateway) -> dict:
-    # The controller's default scheme is internal; its name and sources as the lab's other ALB.
+    # The controller's default scheme is internal; its name and sources as the lab's other ALB
+    # (without sourceRanges the controller opens the ALB to 0.0.0.0/0).
     return {"scheme": "internet-facing", "loadBalancerName": g.load_balancer_name,
             "sourceRanges": list(g.source_cidrs),
             "defaultTargetGroupConfiguration": {"name": g.target_config}}

@@ -31,6 +31,8 @@ class LabIngressNginxArgs:
     http_node_port: int
     https_node_port: int
     routes: list[NginxRoute]
+    source_cidrs: list[str]
+    """Who its NLB admits (LoadBalancer); its NodePorts are the cluster security group's."""
     app_namespace: str
     provider: k8s.Provider
     depends_on: list[pulumi.Resource]
@@ -39,7 +41,7 @@ class LabIngressNginxArgs:
     """The Services app-ingress routes to."""
 
 
-def chart_values(service_type: str, http_node_port: int, https_node_port: int) -> dict:
+def chart_values(service_type: str, http_node_port: int, https_node_port: int, source_cidrs: list[str]) -> dict:
     service: dict = {"type": service_type}
     if service_type == "NodePort":
         service["nodePorts"] = {"http": http_node_port, "https": https_node_port}
@@ -50,6 +52,8 @@ def chart_values(service_type: str, http_node_port: int, https_node_port: int) -
             "service.beta.kubernetes.io/aws-load-balancer-scheme": "internet-facing",
             "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type": "ip",
         }
+        # The chart's spec.loadBalancerSourceRanges: the NLB's security group, as for app-lb-svc.
+        service["loadBalancerSourceRanges"] = list(source_cidrs)
     return {"controller": {
         "service": service,
         "ingressClass": INGRESS_CLASS,
@@ -80,7 +84,7 @@ class LabIngressNginx(pulumi.ComponentResource):
         namespace = k8s.core.v1.Namespace("ingress-nginx", metadata={"name": ns}, opts=k8s_child)
         self.release = pinned_release(
             name, args.release.chart, ns,
-            chart_values(args.service_type, args.http_node_port, args.https_node_port),
+            chart_values(args.service_type, args.http_node_port, args.https_node_port, args.source_cidrs),
             opts=pulumi.ResourceOptions(
                 parent=self, provider=args.provider,
                 # The chart makes Services: the AWS Load Balancer Controller's webhook refuses them

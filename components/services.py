@@ -32,6 +32,8 @@ def service_spec(svc: ServiceDef) -> dict:
         spec["externalTrafficPolicy"] = svc.external_traffic_policy
     if svc.load_balancer_class:
         spec["loadBalancerClass"] = svc.load_balancer_class
+    if svc.load_balancer_source_ranges:
+        spec["loadBalancerSourceRanges"] = list(svc.load_balancer_source_ranges)
     return spec
 
 

@@ -39,6 +39,7 @@ class LabTraefikArgs:
     node_group_names: list[str]
     node_groups: list[pulumi.Resource]
     source_cidrs: list[str]
+    """Who the NLB's security group admits on 80 and 443 (lab:clientCidrs)."""
     provider: k8s.Provider
     depends_on: list[pulumi.Resource]
     tags: dict[str, str]

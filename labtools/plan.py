@@ -4,8 +4,8 @@ Runs the real program offline under the simulated cloud (labtools/simulate.py),
 with the stack's settings validated exactly as `pulumi up` would, and shows what
 it would build: the resource tree and every Kubernetes object as YAML (from the
 simulated graph), the hourly cost and the time to a ready lab (from the lab model,
-as the stack outputs give them) and each entry point's packet path. Nothing is
-created; no credentials needed.
+as the stack outputs give them), each entry point's packet path and who may reach
+it. Nothing is created; no credentials needed.
 """
 
 from __future__ import annotations
@@ -127,6 +127,9 @@ def build_report(graph: Graph, model: LabModel) -> dict[str, Any]:
     report["pods"] = pods_report(model)
     report["entrypoints"] = {name: "\n".join(" -> ".join(p) for p in paths)
                              for name, paths in packet_paths(graph, s).items()}
+    # Who may reach each entry point (lab:clientCidrs), and what lets only them in.
+    report["entrypointSources"] = {name: {"cidrs": list(e.sources), "by": e.guard}
+                                   for name, e in model.entrypoints.items()}
     return report
 
 

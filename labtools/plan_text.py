@@ -1,4 +1,4 @@
-"""The offline plan as text: resource tree, counts, costs, time, packet paths."""
+"""The offline plan as text: resource tree, counts, costs, time, packet paths, who may reach them."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from labtools.simulate import Graph, Resource
 
 WIDTH = 100
 COMPONENT_PREFIX = "lab:index:"
+ANYWHERE = "0.0.0.0/0"
 
 
 def print_report(report: dict[str, Any], graph: Graph, out: TextIO) -> None:
@@ -30,6 +31,14 @@ def print_report(report: dict[str, Any], graph: Graph, out: TextIO) -> None:
     for name, text in report["entrypoints"].items():
         for i, line in enumerate(text.splitlines()):
             p(_wrap(line, f"  {name + ':' if i == 0 else '':<16}"))
+    p()
+    p("Who may reach each entry point (lab:clientCidrs)")
+    for name, src in report["entrypointSources"].items():
+        text = f"{', '.join(src['cidrs'])} via {src['by']}"
+        for i, line in enumerate(textwrap.wrap(text, WIDTH - 18)):
+            p(f"  {name + ':' if i == 0 else '':<16}{line}")
+    if any(ANYWHERE in src["cidrs"] for src in report["entrypointSources"].values()):
+        p(f"  {ANYWHERE} is anyone: narrow lab:clientCidrs to [<your address>/32] (checkip.amazonaws.com)")
 
 
 def _wrap(path: str, head: str) -> str:

@@ -67,11 +67,18 @@ class Reader:
             return _MISSING
         return value
 
-    def unknown_keys(self, extra_known: Iterable[str] = ()) -> None:
+    def unknown_keys(self, extra_known: Iterable[str] = (), renamed: Mapping[str, str] | None = None) -> None:
+        """Refuse every key not read; `renamed` (old name -> new name) says where an old key went."""
         known = self.read | set(extra_known)
+        renamed = renamed or {}
         for name in sorted(set(self.raw) - known):
-            self.problem(self.key(name), self.raw[name],
-                         f"unknown key; known keys are {', '.join(sorted(known))}")
+            if name in renamed:
+                self.problem(self.key(name), self.raw[name],
+                             f"renamed to {self.key(renamed[name])}: set {self.key(renamed[name])} to this "
+                             f"value and remove {self.key(name)} (README, \"Upgrade notes\")")
+            else:
+                self.problem(self.key(name), self.raw[name],
+                             f"unknown key; known keys are {', '.join(sorted(known))}")
 
     # -- typed getters ------------------------------------------------------
     def typed(self, name: str, want: type, default: Any, what: str) -> Any:

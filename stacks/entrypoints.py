@@ -7,12 +7,24 @@ stacks/outputs.py; the README, "The outputs contract", says what each key means.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from stacks.model_types import CANARY_HEADER, CANARY_PATH, CANARY_WEIGHTS
 from stacks.settings import LabSettings
+from stacks.settings.load import NODE_PORT_RANGE
 
+NODE_PORTS = "the EKS cluster security group's rule over every NodePort, TCP {}-{}".format(*NODE_PORT_RANGE)
+# What admits only lab:clientCidrs to each entry point (ingress-nginx as NodePort: NODE_PORTS).
+GUARDS = {
+    "nodeport": NODE_PORTS, "nodeport-local": NODE_PORTS,
+    "nlb": "the NLB's security group, from app-lb-svc's spec.loadBalancerSourceRanges",
+    "alb": "the ALB's security group, from the inbound-cidrs of every Ingress of its group",
+    "alb-hosts": "the ALB's security group, from the inbound-cidrs of every Ingress of its group",
+    "nginx": "the NLB's security group, from the ingress-nginx Service's spec.loadBalancerSourceRanges",
+    "traefik": "the Traefik NLB's security group, TCP 80 and 443",
+    "gateway": "the ALB's security group, from the LoadBalancerConfiguration's sourceRanges",
+}
 ANY_PATH = [{"path": "/", "app": "app1", "appSees": "/"},
             {"path": "/some/deep/path", "app": "app1", "appSees": "/some/deep/path"}]
 
@@ -28,6 +40,10 @@ class Entrypoint:
     tls: bool = False
     """Served over TLS by the lab CA: the entry also gets `httpUrl` and `caCertificate`."""
     extra: dict[str, Any] = field(default_factory=dict)
+    sources: list[str] = field(default_factory=list)
+    """Who may reach it (lab:clientCidrs); not part of the contract: the plan shows it."""
+    guard: str = ""
+    """What admits only those sources."""
 
     def resolve(self, host: str | None = None, ca_pem: str | None = None) -> dict[str, Any]:
         if self.address is None:
@@ -39,7 +55,12 @@ class Entrypoint:
 
 
 def entrypoints(s: LabSettings, has_nlb: bool) -> dict[str, Entrypoint]:
-    """One entry per way in, for the modules that are on."""
+    """One entry per way in, for the modules that are on, each with who may reach it."""
+    return {name: replace(entry, sources=[str(c) for c in s.client_cidrs], guard=entry.guard or GUARDS[name])
+            for name, entry in _entrypoints(s, has_nlb).items()}
+
+
+def _entrypoints(s: LabSettings, has_nlb: bool) -> dict[str, Entrypoint]:
     entries = {
         # kube-proxy SNATs NodePort traffic under externalTrafficPolicy Cluster.
         "nodeport": Entrypoint({"nodePort": s.node_port, "layer": "L4", "service": "app-nodeport-svc",
@@ -60,7 +81,8 @@ def entrypoints(s: LabSettings, has_nlb: bool) -> dict[str, Entrypoint]:
         if s.ingress_nginx.service_type == "LoadBalancer":
             entries["nginx"] = Entrypoint(nginx_entry(), address="nginx")
         else:
-            entries["nginx"] = Entrypoint({"nodePort": s.ingress_nginx.http_node_port, **nginx_entry()})
+            entries["nginx"] = Entrypoint({"nodePort": s.ingress_nginx.http_node_port, **nginx_entry()},
+                                          guard=NODE_PORTS)
     if s.modules.traefik:
         entries["traefik"] = Entrypoint(traefik_entry(s.domain), address="traefik", scheme="https", tls=True)
     if s.modules.gateway_api:

@@ -56,7 +56,7 @@ def build(model: LabModel) -> Lab:
         vpc_id=network.vpc_id, public_subnet_ids=network.public_subnet_ids,
         private_subnet_ids=network.private_subnet_ids,
         api_access_cidrs=[str(n) for n in s.api_access_cidrs],
-        node_port_source_cidrs=[str(n) for n in s.node_port_source_cidrs],
+        client_cidrs=model.client_cidrs,
         admin_principal_arns=other_admins(s.admin_principal_arns, aws.get_caller_identity().arn),
         region=s.region, node_groups=model.node_groups, tags=s.tags))
     provider = cluster.provider
@@ -91,6 +91,7 @@ def build(model: LabModel) -> Lab:
         nginx = LabIngressNginx("ingress-nginx", LabIngressNginxArgs(
             release=release_of(model, "ingressNginx"), service_type=n.service_type,
             http_node_port=n.http_node_port, https_node_port=n.https_node_port, routes=n.routes,
+            source_cidrs=n.source_cidrs,
             app_namespace=APP_NAMESPACE, provider=provider, depends_on=served_by_controller,
             backends=services.of(sorted({r.service for r in n.routes}))))
     traefik = None
@@ -104,8 +105,7 @@ def build(model: LabModel) -> Lab:
             public_subnet_ids=network.public_subnet_ids,
             node_security_group_id=cluster.cluster_security_group_id,
             node_group_names=list(cluster.node_groups), node_groups=list(cluster.node_groups.values()),
-            # The lab's allowed sources for its public entry points.
-            source_cidrs=[str(c) for c in s.node_port_source_cidrs],
+            source_cidrs=t.source_cidrs,
             provider=provider, depends_on=[*served_by_controller, testapp], tags=s.tags))
     gateway = None
     if model.gateway:

@@ -73,6 +73,9 @@ class LabModel:
     traefik: Traefik | None
     gateway: Gateway | None
     releases: list[Release]
+    client_cidrs: list[str]
+    """lab:clientCidrs: the only sources any entry point admits (the NodePorts through the
+    cluster security group's rule over the whole NodePort range)."""
     load_balancers: list[LoadBalancer]
     entrypoints: dict[str, entrypoints.Entrypoint]
     internal: dict
@@ -87,12 +90,12 @@ def lab_model(s: LabSettings) -> LabModel:
     controller = Release(LB_CONTROLLER_CHART, "kube-system", "loadBalancerController", pods=2) \
         if m.load_balancer_controller else None
     alb = AlbGroup(names.ingress_group(s.cluster_name), names.load_balancer(s.cluster_name, "lab"),
-                   alb_ingresses(s)) if m.alb else None
+                   alb_ingresses(s), client_cidrs(s)) if m.alb else None
     nginx = Nginx(s.ingress_nginx.service_type, s.ingress_nginx.http_node_port, s.ingress_nginx.https_node_port,
-                  [NginxRoute(f"/v{i}", f"{app}-svc", SERVICE_PORT) for i, app in enumerate(APPS, 1)]) \
-        if m.ingress_nginx else None
+                  [NginxRoute(f"/v{i}", f"{app}-svc", SERVICE_PORT) for i, app in enumerate(APPS, 1)],
+                  client_cidrs(s)) if m.ingress_nginx else None
     traefik = Traefik(s.traefik.web_node_port, s.traefik.websecure_node_port, traefik_backends(s),
-                      names.load_balancer(s.cluster_name, "traefik")) if m.traefik else None
+                      names.load_balancer(s.cluster_name, "traefik"), client_cidrs(s)) if m.traefik else None
     gateway = gateway_def(s) if m.gateway_api else None
     releases = [r for r in (controller,
                             Release(INGRESS_NGINX_CHART, "ingress-nginx", "ingressNginx", pods=2) if nginx else None,
@@ -103,10 +106,14 @@ def lab_model(s: LabSettings) -> LabModel:
         settings=s, node_groups=node_groups(s), services=services,
         on_every_node_group=sorted({d.app for d in services if d.external_traffic_policy == "Local"}),
         controller=controller, alb=alb, nginx=nginx, traefik=traefik, gateway=gateway, releases=releases,
-        load_balancers=balancers,
+        client_cidrs=client_cidrs(s), load_balancers=balancers,
         entrypoints=entrypoints.entrypoints(s, has_nlb=any(d.name == NLB_SERVICE for d in services)),
         internal=entrypoints.internal(s, APP_NAMESPACE, SERVICE_PORT),
         priced=priced_items(s, balancers))
+
+
+def client_cidrs(s: LabSettings) -> list[str]:
+    return [str(c) for c in s.client_cidrs]
 
 
 def node_groups(s: LabSettings) -> list[NodeGroup]:
@@ -135,7 +142,13 @@ def service_defs(s: LabSettings) -> list[ServiceDef]:
             annotations={
                 "service.beta.kubernetes.io/aws-load-balancer-scheme": "internet-facing",
                 "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type": "instance",
-            }))
+            },
+            # The controller (v3.5.0, pkg/service/model_build_managed_sg.go) reads these before the
+            # annotation load-balancer-source-ranges, and without either opens the listener to
+            # 0.0.0.0/0. They become the rules of the NLB's own security group; the nodes' group
+            # admits the NLB's group on the NodePort (instance targets), and the NodePort itself
+            # is open only to the same sources (the cluster security group's rule).
+            load_balancer_source_ranges=client_cidrs(s)))
     return defs
 
 
@@ -180,7 +193,7 @@ def gateway_def(s: LabSettings) -> Gateway:
     return Gateway(GATEWAY_API_CRDS, class_name="alb", name="lab-gateway",
                    load_balancer_name=names.load_balancer(s.cluster_name, "gateway"),
                    load_balancer_config="lab-gateway-lb", target_config="lab-gateway-targets",
-                   source_cidrs=[str(c) for c in s.node_port_source_cidrs], routes=[rewrite, canary])
+                   source_cidrs=client_cidrs(s), routes=[rewrite, canary])
 
 
 def load_balancers(s: LabSettings, services: list[ServiceDef], alb: AlbGroup | None, nginx: Nginx | None,

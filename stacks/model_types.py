@@ -39,6 +39,8 @@ class ServiceDef:
     port_name: str | None = "http"
     load_balancer_class: str | None = None
     annotations: dict[str, str] = field(default_factory=dict)
+    load_balancer_source_ranges: list[str] = field(default_factory=list)
+    """A LoadBalancer's allowed sources (spec.loadBalancerSourceRanges): its NLB's security group."""
 
 
 @dataclass
@@ -70,6 +72,8 @@ class AlbGroup:
     group_name: str
     load_balancer_name: str
     ingresses: list[AlbIngressDef]
+    source_cidrs: list[str]
+    """The ALB's allowed sources: the `inbound-cidrs` of every Ingress of the group."""
 
 
 def alb_backends(group: AlbGroup) -> list[str]:
@@ -90,6 +94,8 @@ class Nginx:
     http_node_port: int
     https_node_port: int
     routes: list[NginxRoute]
+    source_cidrs: list[str]
+    """As LoadBalancer, its NLB's allowed sources (as NodePort, the cluster security group's rule)."""
 
 
 @dataclass
@@ -106,6 +112,8 @@ class Traefik:
     websecure_node_port: int
     backends: list[TraefikBackend]
     nlb_name: str
+    source_cidrs: list[str]
+    """Who its NLB's security group admits on 80 and 443."""
 
 
 @dataclass(frozen=True)
@@ -168,6 +176,7 @@ class Gateway:
     target_config: str
     """The TargetGroupConfiguration every backend of the Gateway takes: ip targets."""
     source_cidrs: list[str]
+    """The ALB's allowed sources (the LoadBalancerConfiguration's sourceRanges)."""
     routes: list[HttpRouteDef]
 
 

@@ -118,7 +118,7 @@ def test_nodeport_range_opened_on_the_eks_cluster_security_group(lab):
 
 
 def test_nodeport_rule_per_source_cidr():
-    lab = run_lab({"lab:nodePortSourceCidrs": ["198.51.100.7/32", "203.0.113.0/24"]})
+    lab = run_lab({"lab:clientCidrs": ["198.51.100.7/32", "203.0.113.0/24"]})
     assert sorted(r.inputs["cidrIpv4"] for r in nodeport_rules(lab)) == ["198.51.100.7/32", "203.0.113.0/24"]
 
 

@@ -181,12 +181,12 @@ def test_secret_settings_are_not_copied_silently(project):
 
 def test_config_given_to_up_is_saved_with_the_stack(project):
     result = project.lab("up", "--stack", "ci-4", "--yes", "-c", "lab:clusterName=lab-ci-4",
-                         "-c", 'lab:nodePortSourceCidrs=["203.0.113.7/32"]')
+                         "-c", 'lab:clientCidrs=["203.0.113.7/32"]')
 
     assert result.returncode == 0, result.stderr
     config = project.settings("ci-4")["config"]
     assert config["lab:clusterName"] == "lab-ci-4"
-    assert json.loads(config["lab:nodePortSourceCidrs"]) == ["203.0.113.7/32"]
+    assert json.loads(config["lab:clientCidrs"]) == ["203.0.113.7/32"]
 
 
 # --------------------------------------------------------------------------
@@ -237,7 +237,7 @@ def test_the_ci_workflows_up_command_gives_the_run_its_own_lab(project):
     assert ran_up(project, "ci-77-1")
     config = project.settings("ci-77-1")["config"]
     assert config["lab:clusterName"] == "lab-ci-77-1" and config["aws:region"] == "ap-northeast-2"
-    assert json.loads(config["lab:nodePortSourceCidrs"]) == ["203.0.113.9/32"]
+    assert json.loads(config["lab:clientCidrs"]) == ["203.0.113.9/32"]
     # ...and the program reads them back as the lab's settings:
     from labtools.identity import identity
     assert identity("ci-77-1", project.dir) == ("lab-ci-77-1", "ap-northeast-2")

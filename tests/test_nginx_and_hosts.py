@@ -35,7 +35,7 @@ def test_release(lab):
 @pytest.mark.parametrize("service_type", ["NodePort", "LoadBalancer"])
 def test_values_exist_in_the_pinned_chart(service_type):
     keys = chart_keys("ingress-nginx", model.INGRESS_NGINX_CHART.version)
-    values = nginx_ingress.chart_values(service_type, 30080, 30443)
+    values = nginx_ingress.chart_values(service_type, 30080, 30443, ["198.51.100.7/32"])
     assert unknown_keys(values, keys) == []
 
 

@@ -347,7 +347,7 @@ def test_perAz_nat_and_bigger_groups_cost_more(default):
 def test_json_has_the_keys(written):
     _, report, err = written
     for key in ("resources", "hourlyCostUsd", "dailyCostUsd", "costItems", "moduleCostsUsd",
-                "provisionMinutes", "criticalPath", "entrypoints"):
+                "provisionMinutes", "criticalPath", "entrypoints", "entrypointSources"):
         assert key in report
     assert {"type", "name"} <= set(report["resources"][0])
     assert "simulating the program" in err
@@ -373,6 +373,25 @@ def test_packet_paths(default):
     assert sum("header x-lab-canary: always -> Service app2-svc" in p for p in gateway) == 1
     assert sum("weight 80 of 100 -> Service app1-svc" in p for p in gateway) == 1
     assert sum("weight 20 of 100 -> Service app2-svc" in p for p in gateway) == 1
+
+
+def _text(graph, report) -> str:
+    out = io.StringIO()
+    plan_text.print_report({**report, "manifests": {"dir": "/x", "files": []}}, graph, out)
+    return out.getvalue()
+
+
+def test_plan_says_who_may_reach_each_entry_point(default):
+    graph, _, report = default
+    assert set(report["entrypointSources"]) == set(report["entrypoints"])
+    assert report["entrypointSources"]["alb"] == {
+        "cidrs": ["0.0.0.0/0"], "by": "the ALB's security group, from the inbound-cidrs of every Ingress of its group"}
+    assert "0.0.0.0/0 is anyone: narrow lab:clientCidrs" in _text(graph, report)
+    graph, _, narrowed = report_of({"lab:clientCidrs": ["198.51.100.7/32"]})
+    assert {e["cidrs"][0] for e in narrowed["entrypointSources"].values()} == {"198.51.100.7/32"}
+    section = _text(graph, narrowed).split("Who may reach each entry point (lab:clientCidrs)\n")[1]
+    assert "  nlb:            198.51.100.7/32 via the NLB's security group, from app-lb-svc's" in section
+    assert "0.0.0.0/0" not in section
 
 
 def test_nginx_path_through_its_nlb():

@@ -38,7 +38,11 @@ BAD = {
     "invalid subnet cidr": ({"lab:privateSubnetCidrs": ["10.0.128.0/33", "10.0.144.0/20"]},
                             "lab:privateSubnetCidrs[0] = '10.0.128.0/33'"),
     "nat choice": ({"lab:natGateways": "two"}, "lab:natGateways = 'two': expected one of single, perAz"),
-    "empty nodeport sources": ({"lab:nodePortSourceCidrs": []}, "lab:nodePortSourceCidrs = []: expected at least 1 item"),
+    "empty client sources": ({"lab:clientCidrs": []}, "lab:clientCidrs = []: expected at least 1 item"),
+    "client source host bits": ({"lab:clientCidrs": ["198.51.100.7/24"]},
+                                "lab:clientCidrs[0] = '198.51.100.7/24': expected an IPv4 CIDR block"),
+    "renamed nodeport sources": ({"lab:nodePortSourceCidrs": ["198.51.100.7/32"]},
+                                 "lab:nodePortSourceCidrs = '[\"198.51.100.7/32\"]': renamed to lab:clientCidrs"),
     "api cidrs not a list": ({"lab:apiAccessCidrs": "0.0.0.0/0"}, "lab:apiAccessCidrs = '0.0.0.0/0': expected a list of strings"),
     "min > max": ({"lab:privateNodeGroup": {"minSize": 4, "maxSize": 3, "desiredSize": 3}},
                   "lab:privateNodeGroup.minSize = 4: must not exceed lab:privateNodeGroup.maxSize (3)"),
@@ -113,9 +117,9 @@ def test_default_version_is_in_standard_support_today():
 
 def test_values_as_pulumi_passes_them():
     s = load({"privateNodeGroup": '{"desiredSize": 3, "maxSize": 3}', "allowExtendedSupport": "false",
-              "nodePortSourceCidrs": '["203.0.113.0/24"]'}, "ap-northeast-2", "dev", NOW)
+              "clientCidrs": '["203.0.113.0/24"]'}, "ap-northeast-2", "dev", NOW)
     assert s.private_nodes.desired_size == 3 and s.private_nodes.min_size == 2
-    assert [str(c) for c in s.node_port_source_cidrs] == ["203.0.113.0/24"]
+    assert [str(c) for c in s.client_cidrs] == ["203.0.113.0/24"]
 
 
 def test_expiry_forms():
@@ -129,3 +133,24 @@ def test_settings_error_lists_problems():
     with pytest.raises(SettingsError) as err:
         load({"natGateways": 1}, "ap-northeast-2", "dev", NOW)
     assert err.value.problems == ["lab:natGateways = 1: expected one of single, perAz"]
+
+
+def test_the_renamed_nodeport_key_is_refused_naming_lab_client_cidrs(tmp_path, monkeypatch, capsys):
+    """A stack file of an earlier release: `plan` and `identity` exit 2 naming lab:clientCidrs,
+    and what the message asks for (the value under lab:clientCidrs, the old key gone) is accepted."""
+    from labtools import simulate
+    from labtools.__main__ import main
+
+    current = (simulate.settings_dir() / "Pulumi.dev.yaml").read_text()
+    assert "  lab:clientCidrs:\n" in current
+    (tmp_path / "Pulumi.old.yaml").write_text(current.replace("  lab:clientCidrs:\n", "  lab:nodePortSourceCidrs:\n"))
+    monkeypatch.setenv("LAB_SETTINGS_DIR", str(tmp_path))
+    monkeypatch.chdir(tmp_path)  # identity reads the stack file of the current folder, as the CLI does
+    capsys.readouterr()
+    assert main(["plan", "--stack", "old", "--manifests", str(tmp_path / "m")]) == 2
+    assert main(["identity", "--stack", "old"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("lab:nodePortSourceCidrs = ") == 2 and err.count("renamed to lab:clientCidrs") == 2, err
+    assert "Traceback" not in err and not (tmp_path / "m").exists()
+    moved = load({"clientCidrs": '["198.51.100.7/32"]'}, "ap-northeast-2", "dev", NOW)
+    assert [str(c) for c in moved.client_cidrs] == ["198.51.100.7/32"]

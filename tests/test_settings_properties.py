@@ -4,7 +4,9 @@ it refuses names a key.
 Accepted settings give, under the mocks, load balancer and IngressGroup names that AWS and the
 controller take and that are distinct, Kubernetes objects that pass the strict schema of the
 configured version (custom resources: of their CRDs, tests/crd_schema.py), and pods that fit
-their nodes (counted here from the registered objects, not from stacks/fit.py). Refused settings register nothing and name a `lab:` or `aws:` key.
+their nodes (counted here from the registered objects, not from stacks/fit.py), and entry points that
+admit `lab:clientCidrs` only (tests/entry_sources.py). Refused settings register nothing and name a
+`lab:` or `aws:` key.
 The example count is kept small for the suite's time budget; derandomized, so a run repeats.
 """
 
@@ -17,7 +19,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from labtools.simulate import plain, run_program
 from stacks import capacity, names
 from stacks.settings import MODULE_KEYS, MODULE_NEEDS
-from tests import crd_schema
+from tests import crd_schema, entry_sources
 from tests.test_k8s_schema import CUSTOM_GROUPS, built_in, problems as schema_problems
 
 INSTANCE_TYPES = ["t3.small", "t3.medium", "t3.micro", "t3a.small", "m5.large", "t4g.small", "t3.nonexistent"]
@@ -26,6 +28,9 @@ ZONES = {
                        ["ap-northeast-2a", "ap-northeast-2z"]],
     "us-east-1": [["us-east-1a", "us-east-1b"], ["us-east-1a", "us-east-1c"]],
 }
+# The default (everyone), one address, two ranges; broad settings add some the program refuses.
+CLIENT_CIDRS = [["0.0.0.0/0"], ["198.51.100.7/32"], ["198.51.100.7/32", "203.0.113.0/24"]]
+BAD_CLIENT_CIDRS = [[], ["198.51.100.7/24"]]
 ALB = "kubernetes:networking.k8s.io/v1:Ingress"
 GATEWAY_ALB = "kubernetes:gateway.k8s.aws/v1:LoadBalancerConfiguration"
 
@@ -57,6 +62,10 @@ def lab_settings(draw, broad: bool = True) -> dict:
     }
     if lacking(config["lab:modules"]) and (not broad or draw(st.booleans())):
         config["lab:modules"] = without_lacking(config["lab:modules"])
+    config["lab:clientCidrs"] = draw(st.sampled_from(CLIENT_CIDRS + (BAD_CLIENT_CIDRS if broad else [])))
+    # ingress-nginx's NLB is made by the controller: without it, only broad settings ask for one.
+    if broad or config["lab:modules"]["loadBalancerController"]:
+        config["lab:ingressNginx"] = {"serviceType": draw(st.sampled_from(["NodePort", "LoadBalancer"]))}
     return config
 
 
@@ -94,7 +103,16 @@ def pods_fit(graph) -> bool:
     return app_pods + others <= room
 
 
-def deploys(graph) -> None:
+def admits_client_cidrs_only(graph, config: dict) -> None:
+    """Every way in admits lab:clientCidrs, each entry point has a restriction at all, and none
+    admits 0.0.0.0/0 when the setting is narrowed."""
+    allowed = config["lab:clientCidrs"]
+    assert entry_sources.problems(graph, allowed) == []
+    found = entry_sources.entry_sources(graph)
+    assert found == dict.fromkeys(found, sorted(allowed)), found
+
+
+def deploys(graph, config: dict) -> None:
     lbs = load_balancer_names(graph)
     assert all(names.valid_load_balancer_name(n) for n in lbs), lbs
     assert len(set(lbs)) == len(lbs), lbs
@@ -108,6 +126,7 @@ def deploys(graph) -> None:
     custom = [m for m in manifests if m["apiVersion"].startswith(CUSTOM_GROUPS)]
     assert [p for m in custom for p in crd_schema.problems(m)] == []
     assert pods_fit(graph)
+    admits_client_cidrs_only(graph, config)
 
 
 @settings(max_examples=8, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
@@ -115,7 +134,7 @@ def deploys(graph) -> None:
 def test_settings_within_every_limit_are_accepted_and_deploy(config):
     graph, error = run_program(config)
     assert error is None, str(error)
-    deploys(graph)
+    deploys(graph, config)
 
 
 @settings(max_examples=15, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
@@ -123,7 +142,7 @@ def test_settings_within_every_limit_are_accepted_and_deploy(config):
 def test_any_settings_deploy_or_are_refused_naming_a_key(config):
     graph, error = run_program(config)
     if error is None:
-        deploys(graph)
+        deploys(graph, config)
         return
     assert graph.resources == [], "registered before refusing"
     assert re.search(r"\b(lab|aws):[A-Za-z]", str(error)), str(error)

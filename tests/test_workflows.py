@@ -226,7 +226,7 @@ def check_isolation(workflow: dict) -> list[str]:
     if "github.run_id" not in str(env.get("LAB_CLUSTER")):
         problems.append("LAB_CLUSTER is not unique to the run")
     up = " ".join(str(job["steps"][i].get("run")) for i in find_steps(job, "./lab up"))
-    for needle in ("lab:clusterName=$LAB_CLUSTER", r'lab:nodePortSourceCidrs=[\"$LAB_SOURCE_CIDR\"]'):
+    for needle in ("lab:clusterName=$LAB_CLUSTER", r'lab:clientCidrs=[\"$LAB_SOURCE_CIDR\"]'):
         if needle not in up:
             problems.append(f"the up step does not set {needle.split('=')[0]} for this run")
     if not any("LAB_SOURCE_CIDR=" in str(st.get("run")) for st in job.get("steps", [])):
@@ -433,6 +433,12 @@ BROKEN = {
         step_key("./lab up", "run", './lab up --stack "$STACK" --yes'),
         check_isolation,
         "lab:clusterName",
+    ),
+    "runner under the renamed key": (
+        lambda wf: lab_step(wf, "./lab up").update(
+            run=lab_step(wf, "./lab up")["run"].replace("lab:clientCidrs=", "lab:nodePortSourceCidrs=")),
+        check_isolation,
+        "lab:clientCidrs",
     ),
     "sweep of dev's cluster": (
         step_key("./lab sweep", "run", './lab sweep --cluster eks-test --region "$AWS_REGION" --yes'),

@@ -24,6 +24,8 @@ NODE_PORT_RANGE = (30000, 32767)
 DEFAULT_APP_IMAGE = "python:3.14.0-alpine3.22"
 TRAEFIK_DEFAULT = {"webNodePort": 30880, "websecureNodePort": 30843}
 INGRESS_NGINX_DEFAULT = {"serviceType": "NodePort", "httpNodePort": 30080, "httpsNodePort": 30443}
+# Keys of earlier releases: refused with the name that replaced them.
+RENAMED = {"nodePortSourceCidrs": "clientCidrs"}
 
 
 def load(raw: Mapping[str, Any], region: str | None, stack: str,
@@ -62,7 +64,7 @@ def load(raw: Mapping[str, Any], region: str | None, stack: str,
 
     nat = reader.choice("natGateways", "single", ["single", "perAz"])
     api_cidrs = reader.cidr_list("apiAccessCidrs", ["0.0.0.0/0"], min_items=1)
-    nodeport_cidrs = reader.cidr_list("nodePortSourceCidrs", ["0.0.0.0/0"], min_items=1)
+    client_cidrs = reader.cidr_list("clientCidrs", ["0.0.0.0/0"], min_items=1)
     admins = principals(reader)
     private_nodes = node_group(reader, "privateNodeGroup", PRIVATE_NODES_DEFAULT, "ng-private", "private",
                                public=False)
@@ -112,7 +114,7 @@ def load(raw: Mapping[str, Any], region: str | None, stack: str,
         reader.problem(f"{reader.key('ingressNginx')}.serviceType", "LoadBalancer",
                        "needs lab:modules.loadBalancerController true (it makes the NLB); or use NodePort")
 
-    reader.unknown_keys()
+    reader.unknown_keys(renamed=RENAMED)
     if reader.problems:
         raise SettingsError(reader.problems)
 
@@ -127,7 +129,7 @@ def load(raw: Mapping[str, Any], region: str | None, stack: str,
         stack=stack, region=region, cluster_name=cluster_name, kubernetes_version=version,
         allow_extended_support=allow_extended, support_type=support, vpc_cidr=vpc, availability_zones=zones,
         public_subnet_cidrs=public, private_subnet_cidrs=private, nat_gateways=nat,
-        api_access_cidrs=api_cidrs, node_port_source_cidrs=nodeport_cidrs, admin_principal_arns=admins,
+        api_access_cidrs=api_cidrs, client_cidrs=client_cidrs, admin_principal_arns=admins,
         private_nodes=private_nodes, public_nodes=public_nodes, owner=owner,
         expires_at=expires_at, app_image=app_image, app_replicas=app_replicas,
         node_port=node_ports["nodePort"], node_port_local=node_ports["nodePortLocal"],

@@ -85,7 +85,8 @@ class LabSettings:
     nat_gateways: str
     """`single` (one shared NAT gateway, the cheap default) or `perAz`."""
     api_access_cidrs: list[ipaddress.IPv4Network]
-    node_port_source_cidrs: list[ipaddress.IPv4Network]
+    client_cidrs: list[ipaddress.IPv4Network]
+    """Who may reach any of the lab's entry points: the NodePorts, both NLBs, both ALBs."""
     admin_principal_arns: list[str]
     """IAM roles/users given cluster-admin access entries, besides the identity that creates
     the cluster: whoever destroys the lab must reach the Kubernetes API."""
