@@ -26,6 +26,8 @@ COMMANDS: dict[str, tuple[str, str, str, str]] = {
               "Exit 1 and list what is left of a cluster (or of expired labs)."),
     "plan": ("labtools.plan", "add_arguments", "run",
              "Show what the lab would build, cost and take, offline (no AWS, no Pulumi CLI)."),
+    "preflight": ("labtools.account_check", "add_arguments", "run",
+                  "Check the account's quotas, usage and offerings for the lab, read-only (exit 1: it does not fit)."),
     "identity": ("labtools.identity", "add_arguments", "run", "Print the cluster name and region of a stack's settings."),
 }
 
