@@ -86,7 +86,7 @@ def settings_for(args: argparse.Namespace):
         raise UsageError(f"argument --stack: no Pulumi.{args.stack}.yaml in {settings_dir()}; "
                          f"stacks available: {', '.join(known_stacks()) or '(none)'}")
     overrides = config_overrides(args.pulumi_args) if args.up else {}
-    return stack_settings(args.stack, overrides=overrides, file_of=None if have else NEW_STACKS_FROM)
+    return stack_settings(args.stack, overrides=overrides, file_of=None if have else NEW_STACKS_FROM, secrets=False)
 
 
 def config_overrides(pulumi_args: list[str]) -> dict[str, str]:

@@ -21,7 +21,7 @@ from typing import Any, TextIO
 
 import pulumi
 
-from labtools import UsageError, simulate
+from labtools import UsageError, quotas, simulate
 from labtools.diagram import diagram
 from labtools.manifests import write_manifests
 from labtools.packet_paths import packet_paths
@@ -115,6 +115,7 @@ def build_report(graph: Graph, model: LabModel, today: dt.date) -> dict[str, Any
     report["pods"] = pods_report(model)
     report["entrypoints"] = {name: "\n".join(" -> ".join(p) for p in paths)
                              for name, paths in packet_paths(graph, s).items()}
+    report["account"] = quotas.plan_report(model)
     return report
 
 

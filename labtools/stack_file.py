@@ -48,11 +48,16 @@ def as_pulumi_passes(config: dict[str, Any]) -> dict[str, str]:
 
 
 def stack_settings(stack: str = "dev", now: dt.datetime | None = None,
-                   overrides: dict[str, Any] | None = None, file_of: str | None = None) -> LabSettings:
+                   overrides: dict[str, Any] | None = None, file_of: str | None = None,
+                   secrets: bool = True) -> LabSettings:
     """The settings as the program reads them from Pulumi.<stack>.yaml (or from the file of
     stack `file_of`, as a new stack starts), plus overrides as run_program takes them; raises
-    SettingsError for bad ones."""
-    config = as_pulumi_passes({**stack_config(file_of or stack), **(overrides or {})})
+    SettingsError for bad ones. `secrets=False` leaves out `secure:` values, which only Pulumi
+    can decrypt (the lab has no secret setting: the program refuses them at `up`)."""
+    config = stack_config(file_of or stack)
+    if not secrets:
+        config = {k: v for k, v in config.items() if not (isinstance(v, dict) and "secure" in v)}
+    config = as_pulumi_passes({**config, **(overrides or {})})
     prefix = f"{NAMESPACE}:"
     raw = {k[len(prefix):]: v for k, v in config.items() if k.startswith(prefix)}
     return load(raw, config.get("aws:region"), stack, now)
