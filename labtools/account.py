@@ -65,6 +65,10 @@ class Facts:
     def error(self, name: str) -> str | None:
         return self.answers[name].error
 
+    def get(self, name: str, default: Any) -> Any:
+        """The value of a call that may not have been made (second batch: nothing to ask)."""
+        return self.answers[name].value if name in self.answers else default
+
 
 def make_clients(region: str) -> dict[str, Any]:
     session = boto3.Session(region_name=region)
@@ -77,7 +81,8 @@ def make_clients(region: str) -> dict[str, Any]:
 def own(tags: dict[str, str], model: LabModel) -> bool:
     """Made by this stack (an earlier, maybe half-finished `up`): it counts as the lab's, not as usage."""
     s = model.settings
-    return tags.get(TAG_PROJECT) == PROJECT and tags.get(TAG_STACK) == s.stack and tags.get(TAG_CLUSTER) == s.cluster_name
+    return (tags.get(TAG_PROJECT) == PROJECT and tags.get(TAG_STACK) == s.stack
+            and tags.get(TAG_CLUSTER) == s.cluster_name)
 
 
 def first_batch(c: dict[str, Any], model: LabModel) -> dict[str, Callable[[], Any]]:

@@ -53,7 +53,8 @@ def quota_value(facts: Facts, quota: Quota) -> tuple[int, bool, str]:
     if error is None:
         return int(facts.value(f"quota:{quota.key}")), False, "Service Quotas"
     if quota.key == "elastic-ips" and facts.error("eip-attribute") is None and facts.value("eip-attribute"):
-        return int(facts.value("eip-attribute")), False, f"account attribute vpc-max-elastic-ips (Service Quotas: {error})"
+        return (int(facts.value("eip-attribute")), False,
+                f"account attribute vpc-max-elastic-ips (Service Quotas: {error})")
     return quota.default, True, f"AWS default; Service Quotas did not give it ({error})"
 
 
@@ -63,8 +64,8 @@ def quota_check(model: LabModel, facts: Facts, need: Need) -> Check:
     used, why_unknown = usage(model, facts, q.key, need.zone)
     name = f"{q.label} in {need.zone}" if need.zone else q.label
     head = f"{name} ({q.service} {q.code}, {q.name})"
-    fields = dict(name=name, quotaName=q.name, serviceCode=q.service, quotaCode=q.code, value=value, assumed=assumed, source=source,
-                  used=used, needed=need.amount)
+    fields = dict(name=name, quotaName=q.name, serviceCode=q.service, quotaCode=q.code, value=value,
+                  assumed=assumed, source=source, used=used, needed=need.amount)
     if used is None:
         return Check(verdict=WARN, message=f"{head}: the lab needs {need.amount} ({need.detail}) of {value}; "
                                            f"the usage could not be read ({why_unknown})", **fields)
@@ -86,31 +87,54 @@ def usage(model: LabModel, facts: Facts, key: str, zone: str | None) -> tuple[in
     """How much of a quota the account uses outside this stack, or (None, why it is unknown)."""
     if key == "sg-inbound-rules":
         return 0, None  # the lab's security groups are new ones
-    sources = {"vpcs": ["vpcs"], "internet-gateways": ["internet-gateways"], "elastic-ips": ["addresses"],
-               "nat-gateways": ["nat-gateways", "nat-subnets"], "vcpus": ["instances", "instance-vcpus", "cluster"],
-               "albs": ["load-balancers"], "nlbs": ["load-balancers"], "eks-clusters": ["clusters", "cluster"]}[key]
-    sources += [k for k in facts.answers if k.startswith("lb-tags:")] if key in LB_TYPES else []
-    errors = [facts.error(k) for k in sources if k in facts.answers and facts.error(k)]
+    reads, count = USAGE[key]
+    reads += tuple(k for k in facts.answers if k.startswith("lb-tags:")) if key in LB_TYPES else ()
+    errors = [facts.error(k) for k in reads if k in facts.answers and facts.error(k)]
     if errors:
         return None, "; ".join(errors)
-    if key in ("vpcs", "internet-gateways", "elastic-ips"):
-        return sum(not own(tags, model) for _, tags in facts.value(sources[0])), None
-    if key == "nat-gateways":
-        zones = facts.answers["nat-subnets"].value if "nat-subnets" in facts.answers else {}
-        return sum(zones.get(subnet) == zone and not own(tags, model)
-                   for _, subnet, tags in facts.value("nat-gateways")), None
-    if key == "vcpus":
-        vcpus = facts.answers["instance-vcpus"].value if "instance-vcpus" in facts.answers else {}
-        ours = cluster_is_ours(model, facts)
-        return sum(vcpus.get(i["type"], 0) for i in facts.value("instances")
-                   if not i["spot"] and i["type"][0] in STANDARD_FAMILIES
-                   and not (ours and i["tags"].get(EKS_CLUSTER_TAG) == model.settings.cluster_name)), None
-    if key in LB_TYPES:
-        tags = {arn: t for k in sources[1:] for arn, t in facts.value(k).items()}
+    return count(model, facts, zone), None
+
+
+def _tagged(name: str):
+    return lambda model, facts, _zone: sum(not own(tags, model) for _, tags in facts.value(name))
+
+
+def _nat_gateways(model: LabModel, facts: Facts, zone: str | None) -> int:
+    zones = facts.get("nat-subnets", {})
+    return sum(zones.get(subnet) == zone and not own(tags, model) for _, subnet, tags in facts.value("nat-gateways"))
+
+
+def _vcpus(model: LabModel, facts: Facts, _zone: str | None) -> int:
+    vcpus, ours = facts.get("instance-vcpus", {}), cluster_is_ours(model, facts)
+    return sum(vcpus.get(i["type"], 0) for i in facts.value("instances")
+               if not i["spot"] and i["type"][0] in STANDARD_FAMILIES
+               and not (ours and i["tags"].get(EKS_CLUSTER_TAG) == model.settings.cluster_name))
+
+
+def _load_balancers(key: str):
+    def count(model: LabModel, facts: Facts, _zone: str | None) -> int:
+        tags = {arn: t for k in facts.answers if k.startswith("lb-tags:") for arn, t in facts.value(k).items()}
         return sum(kind == LB_TYPES[key] and not own(tags.get(arn, {}), model)
-                   for arn, kind in facts.value("load-balancers")), None
+                   for arn, kind in facts.value("load-balancers"))
+    return count
+
+
+def _clusters(model: LabModel, facts: Facts, _zone: str | None) -> int:
     ours = cluster_is_ours(model, facts)
-    return sum(not (ours and name == model.settings.cluster_name) for name in facts.value("clusters")), None
+    return sum(not (ours and name == model.settings.cluster_name) for name in facts.value("clusters"))
+
+
+# quota -> (the answers its usage is read from, how what is not this stack's is counted)
+USAGE = {
+    "vpcs": (("vpcs",), _tagged("vpcs")),
+    "internet-gateways": (("internet-gateways",), _tagged("internet-gateways")),
+    "elastic-ips": (("addresses",), _tagged("addresses")),
+    "nat-gateways": (("nat-gateways", "nat-subnets"), _nat_gateways),
+    "vcpus": (("instances", "instance-vcpus", "cluster"), _vcpus),
+    "albs": (("load-balancers",), _load_balancers("albs")),
+    "nlbs": (("load-balancers",), _load_balancers("nlbs")),
+    "eks-clusters": (("clusters", "cluster"), _clusters),
+}
 
 
 def cluster_is_ours(model: LabModel, facts: Facts) -> bool:
@@ -126,7 +150,8 @@ def offering_checks(model: LabModel, facts: Facts) -> list[Check]:
                       f"could not read the offerings ({facts.error('offerings')}); not checked whether "
                       f"{', '.join(instance_types(model))} run in {', '.join(zones)}")]
     offered = set(map(tuple, facts.value("offerings")))
-    keys = {s.private_nodes.name: "lab:privateNodeGroup.instanceType", s.public_nodes.name: "lab:publicNodeGroup.instanceType"}
+    keys = {s.private_nodes.name: "lab:privateNodeGroup.instanceType",
+            s.public_nodes.name: "lab:publicNodeGroup.instanceType"}
     checks = []
     for itype in instance_types(model):
         name = f"instance type {itype} offered"

@@ -154,7 +154,8 @@ def plan_report(model: LabModel) -> dict:
     """The plan's offline view: every quota the lab takes, and what else preflight asks AWS."""
     s = model.settings
     return {
-        "quotas": [{"name": n.quota.label, "quotaName": n.quota.name, "serviceCode": n.quota.service, "quotaCode": n.quota.code,
+        "quotas": [{"name": n.quota.label, "quotaName": n.quota.name, "serviceCode": n.quota.service,
+                    "quotaCode": n.quota.code,
                     "zone": n.zone, "needed": n.amount, "awsDefault": n.quota.default, "detail": n.detail}
                    for n in needs(model)],
         "inboundRules": inbound_rules(model),

@@ -185,6 +185,30 @@ def test_perAz_needs_a_nat_gateway_and_an_address_in_each_zone(aws):
         "NAT gateways in ap-northeast-2a", "NAT gateways in ap-northeast-2c"}
 
 
+def test_nat_gateways_count_in_their_own_zone(aws):
+    ec2 = aws["ec2"]
+    vpc = ec2.create_vpc(CidrBlock="10.60.0.0/16")["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.60.1.0/24", AvailabilityZone="ap-northeast-2a")["Subnet"]
+    for _ in range(5):
+        address = ec2.allocate_address(Domain="vpc")["AllocationId"]
+        ec2.create_nat_gateway(SubnetId=subnet["SubnetId"], AllocationId=address)
+    found = checks_of(model_of({"lab:natGateways": "perAz"}))
+    first, second = found["NAT gateways in ap-northeast-2a"], found["NAT gateways in ap-northeast-2c"]
+    assert (first.used, first.verdict) == (5, SHORT) and (second.used, second.verdict) == (0, OK)
+
+
+def test_the_stacks_own_load_balancers_are_not_usage(aws):
+    ec2, elbv2 = aws["ec2"], aws["elbv2"]
+    vpc = ec2.create_vpc(CidrBlock="10.70.0.0/16")["Vpc"]["VpcId"]
+    subnets = [ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.70.{i}.0/24", AvailabilityZone=f"ap-northeast-2{z}")
+               ["Subnet"]["SubnetId"] for i, z in enumerate("ac")]
+    elbv2.create_load_balancer(Name="someone-elses", Subnets=subnets, Type="application")
+    elbv2.create_load_balancer(Name="eks-test-lab", Subnets=subnets, Type="application", Tags=lab_tags())
+    alb = read_stubbed(model_of(), quota_values={"albs": 3})["ALBs"]
+    assert (alb.used, alb.needed, alb.verdict) == (1, 2, OK)
+    assert read_stubbed(model_of(), quota_values={"albs": 2})["ALBs"].verdict == SHORT
+
+
 def test_a_vcpu_quota_of_4_refuses(aws):
     found = read_stubbed(model_of(), quota_values={"vcpus": 4})
     vcpu = found["vCPUs of On-Demand Standard instances"]

@@ -215,6 +215,14 @@ def test_up_stops_before_pulumi_when_the_account_is_full(project, full_region):
     assert not [c for c in project.calls() if c[:2] == ["stack", "init"]]  # nothing made, not even the stack
 
 
+def test_preflight_through_the_front_door(project):
+    result = project.lab("preflight", "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["holds"] is True and not project.calls()  # no Pulumi CLI asked
+    bad = project.lab("preflight", "--labs", "0")
+    assert bad.returncode == 2 and "expected a whole number of labs, 1 or more" in bad.stderr
+
+
 def test_skip_preflight_says_so_and_is_not_passed_to_pulumi(project, full_region):
     result = project.lab("up", "--stack", "ci-pf", "--yes", "--skip-preflight", *full_region)
 
