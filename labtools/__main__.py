@@ -28,6 +28,8 @@ COMMANDS: dict[str, tuple[str, str, str, str]] = {
                  "Destroy a stack, sweep and audit; retry a refused destroy once after the sweep (./lab destroy)."),
     "plan": ("labtools.plan", "add_arguments", "run",
              "Show what the lab would build, cost and take, offline (no AWS, no Pulumi CLI)."),
+    "preflight": ("labtools.account_check", "add_arguments", "run",
+                  "Check the account's quotas, usage and offerings for the lab, read-only (exit 1: it does not fit)."),
     "identity": ("labtools.identity", "add_arguments", "run", "Print the cluster name and region of a stack's settings."),
 }
 

@@ -21,16 +21,15 @@ from typing import Any, TextIO
 
 import pulumi
 
-from labtools import UsageError, simulate
+from labtools import UsageError, quotas, simulate
 from labtools.diagram import diagram
 from labtools.manifests import write_manifests
 from labtools.packet_paths import packet_paths
 from labtools.plan_text import COMPONENT_PREFIX, print_report
-from labtools.simulate import Graph, Resource, as_pulumi_passes, run_program, stack_config
+from labtools.simulate import Graph, Resource, run_program
+from labtools.stack_file import known_stacks, stack_settings
 from stacks import estimates, fit, prices
-from stacks.config_reader import NAMESPACE
 from stacks.model import LabModel, lab_model
-from stacks.settings import LabSettings, load
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -80,9 +79,8 @@ def run(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None 
 def _check_stack(stack: str) -> None:
     root = simulate.settings_dir()
     if not (root / f"Pulumi.{stack}.yaml").is_file():
-        known = sorted(p.name[len("Pulumi."):-len(".yaml")] for p in root.glob("Pulumi.*.yaml"))
         raise UsageError(f"argument --stack: no Pulumi.{stack}.yaml in {root}; "
-                         f"stacks available: {', '.join(known) or '(none)'}")
+                         f"stacks available: {', '.join(known_stacks()) or '(none)'}")
 
 
 def _program_failed(error: BaseException, err: TextIO) -> int:
@@ -91,16 +89,6 @@ def _program_failed(error: BaseException, err: TextIO) -> int:
         return 2
     print(f"plan: the program failed under the simulated cloud: {type(error).__name__}: {error}", file=err)
     return 1
-
-
-def stack_settings(stack: str = "dev", now: dt.datetime | None = None,
-                   overrides: dict[str, Any] | None = None) -> LabSettings:
-    """The settings as the program reads them from Pulumi.<stack>.yaml (plus overrides, as
-    run_program takes them); raises SettingsError for bad ones."""
-    config = as_pulumi_passes({**stack_config(stack), **(overrides or {})})
-    prefix = f"{NAMESPACE}:"
-    raw = {k[len(prefix):]: v for k, v in config.items() if k.startswith(prefix)}
-    return load(raw, config.get("aws:region"), stack, now)
 
 
 def component_of(graph: Graph, r: Resource) -> str:
@@ -130,6 +118,7 @@ def build_report(graph: Graph, model: LabModel) -> dict[str, Any]:
     # Who may reach each entry point (lab:clientCidrs), and what lets only them in.
     report["entrypointSources"] = {name: {"cidrs": list(e.sources), "by": e.guard}
                                    for name, e in model.entrypoints.items()}
+    report["account"] = quotas.plan_report(model)
     return report
 
 

@@ -39,6 +39,7 @@ def print_report(report: dict[str, Any], graph: Graph, out: TextIO) -> None:
             p(f"  {name + ':' if i == 0 else '':<16}{line}")
     if any(ANYWHERE in src["cidrs"] for src in report["entrypointSources"].values()):
         p(f"  {ANYWHERE} is anyone: narrow lab:clientCidrs to [<your address>/32] (checkip.amazonaws.com)")
+    _print_account(report["account"], p)
 
 
 def _wrap(path: str, head: str) -> str:
@@ -125,3 +126,23 @@ def _print_time(report: dict[str, Any], p) -> None:
         total += step["minutes"]
         p(f"{total:>5.1f} min +{step['minutes']:<4.1f} {step['name']:<{width}} {step['type']}")
     p()
+
+
+def _print_account(account: dict[str, Any], p) -> None:
+    """What the account must hold (labtools/quotas.py); ./lab preflight holds it against the account."""
+    p()
+    p("What the account must hold (./lab preflight checks it against the account's quotas and usage)")
+    p(f"  {'quota':<40} {'code':<31} {'needed':>6} {'AWS default':>11}")
+    for q in account["quotas"]:
+        name = f"{q['name']} in {q['zone']}" if q["zone"] else q["name"]
+        over = " !" if q["needed"] > q["awsDefault"] else ""
+        p(f"  {name:<40} {q['serviceCode'] + ' ' + q['quotaCode']:<31} {q['needed']:>6} {q['awsDefault']:>11}{over}")
+    if any(q["needed"] > q["awsDefault"] for q in account["quotas"]):
+        p("  ! more than AWS's default: an account still at the default needs an increase first")
+    rules = ", ".join(f"{group} {n}" for group, n in account["inboundRules"].items())
+    offer = account["offerings"]
+    for line in textwrap.wrap(
+            f"Inbound rules per security group: {rules}. Also asked: {', '.join(offer['instanceTypes'])} offered in "
+            f"{', '.join(offer['zones'])}; Kubernetes {account['kubernetesVersion']} offered by EKS; no other "
+            f"EKS cluster named {account['clusterName']}.", WIDTH - 4):
+        p(f"  {line}")

@@ -16,46 +16,22 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
 import pulumi
-import yaml
 from pulumi.runtime import mocks, rpc
 from pulumi.runtime.proto import resource_pb2
 from pulumi.runtime.sync_await import _sync_await
 
 from labtools.mocks import LabMocks
+# settings_dir is used from here by the plan and the tests.
+from labtools.stack_file import as_pulumi_passes, settings_dir, stack_config  # noqa: F401
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def settings_dir() -> Path:
-    """Where the Pulumi.<stack>.yaml files are: the project, or LAB_SETTINGS_DIR (the tests
-    point it at their own copy, so that they never read a user's changed settings)."""
-    return Path(os.environ.get("LAB_SETTINGS_DIR") or ROOT)
 STACK_TYPE = "pulumi:pulumi:Stack"
 K8S_PREFIX = "kubernetes:"
-
-
-def stack_config(stack: str = "dev") -> dict[str, Any]:
-    """The stack file's config, keys as written (`lab:clusterName`), values as YAML gave them."""
-    data = yaml.safe_load((settings_dir() / f"Pulumi.{stack}.yaml").read_text()) or {}
-    return dict(data.get("config") or {})
-
-
-def as_pulumi_passes(config: dict[str, Any]) -> dict[str, str]:
-    """The CLI hands every value to the program as a string; objects and lists as JSON."""
-    def text(v: Any) -> str:
-        if isinstance(v, str):
-            return v
-        if isinstance(v, bool):
-            return "true" if v else "false"
-        return json.dumps(v)
-    return {k: text(v) for k, v in config.items()}
 
 
 def plain(value: Any) -> Any:

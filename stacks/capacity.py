@@ -32,6 +32,10 @@ PUBLISHED_MAX_PODS = {
        for size, pods in (("large", 29), ("xlarge", 58), ("2xlarge", 58))},
 }
 FAMILIES = sorted({t.split(".")[0] for t in INSTANCE_TYPES})
+# vCPUs of the same types (EC2 instance type specifications; tests/test_account.py holds them
+# to moto's copy of DescribeInstanceTypes): what each node takes of the account's vCPU quota.
+_SIZE_VCPUS = {"micro": 2, "small": 2, "medium": 2, "large": 2, "xlarge": 4, "2xlarge": 8}
+VCPUS = {t: _SIZE_VCPUS[t.split(".")[1]] for t in INSTANCE_TYPES}
 
 DAEMONSET_PODS = 2  # aws-node (VPC CNI) and kube-proxy on every node, EKS's default add-ons
 COREDNS_PODS = 2    # EKS's CoreDNS Deployment

@@ -14,6 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import boto3
 import pytest
 import yaml
 from moto.server import ThreadedMotoServer
@@ -187,6 +188,48 @@ def test_config_given_to_up_is_saved_with_the_stack(project):
     config = project.settings("ci-4")["config"]
     assert config["lab:clusterName"] == "lab-ci-4"
     assert json.loads(config["lab:clientCidrs"]) == ["203.0.113.7/32"]
+
+
+# --------------------------------------------------------------------------
+# ./lab up asks the account first
+
+
+@pytest.fixture
+def full_region(moto_endpoint):
+    """us-west-2 with its 5 VPCs used (moto's default one and 4 more); the other tests use ap-northeast-2."""
+    ec2 = boto3.client("ec2", region_name="us-west-2", endpoint_url=moto_endpoint,
+                       aws_access_key_id="testing", aws_secret_access_key="testing")
+    made = [ec2.create_vpc(CidrBlock=f"10.{i}.0.0/16")["Vpc"]["VpcId"] for i in range(4)]
+    yield ["-c", "aws:region=us-west-2", "-c", 'lab:availabilityZones=["us-west-2a","us-west-2b"]']
+    for vpc in made:
+        ec2.delete_vpc(VpcId=vpc)
+
+
+def test_up_stops_before_pulumi_when_the_account_is_full(project, full_region):
+    result = project.lab("up", "--stack", "ci-pf", "--yes", *full_region)
+
+    assert result.returncode == 1, result.stderr
+    assert "VPCs (vpc L-F678F1CE, VPCs per Region): 5 of 5 used" in " ".join(result.stdout.split())
+    assert "--quota-code L-F678F1CE --desired-value 6 --region us-west-2" in result.stdout
+    assert not ran_up(project, "ci-pf")
+    assert not [c for c in project.calls() if c[:2] == ["stack", "init"]]  # nothing made, not even the stack
+
+
+def test_preflight_through_the_front_door(project):
+    result = project.lab("preflight", "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["holds"] is True and not project.calls()  # no Pulumi CLI asked
+    bad = project.lab("preflight", "--labs", "0")
+    assert bad.returncode == 2 and "expected a whole number of labs, 1 or more" in bad.stderr
+
+
+def test_skip_preflight_says_so_and_is_not_passed_to_pulumi(project, full_region):
+    result = project.lab("up", "--stack", "ci-pf", "--yes", "--skip-preflight", *full_region)
+
+    assert result.returncode == 0, result.stderr  # the strict fake CLI refuses a flag it does not know
+    assert "--skip-preflight: the account's quotas, offerings and the cluster name are NOT checked" in result.stderr
+    (up,) = [c for c in project.calls() if c[0] == "up"]
+    assert "--skip-preflight" not in up
 
 
 # --------------------------------------------------------------------------
