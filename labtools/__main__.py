@@ -27,6 +27,8 @@ COMMANDS: dict[str, tuple[str, str, str, str]] = {
     "plan": ("labtools.plan", "add_arguments", "run",
              "Show what the lab would build, cost and take, offline (no AWS, no Pulumi CLI)."),
     "identity": ("labtools.identity", "add_arguments", "run", "Print the cluster name and region of a stack's settings."),
+    "tour": ("labtools.tour", "add_arguments", "run",
+             "The lessons' kubectl and curl commands for the lab that is up (--run: run the curls)."),
     "kubeconfig": ("labtools.reach", "add_kubeconfig_arguments", "run_kubeconfig",
                    "Write the stack's kubeconfig to .lab-state/NAME.kubeconfig (mode 600); print the export."),
     "env": ("labtools.reach", "add_env_arguments", "run_env",

@@ -1,6 +1,7 @@
-"""`./lab kubeconfig` and `./lab env` against the strict fake Pulumi CLI: the secret
-kubeconfig lands in a file of mode 600 and is never printed, and plain `pulumi` after
-`eval "$(./lab env)"` works on the lab's own state and passphrase."""
+"""`./lab kubeconfig`, `./lab env` and `./lab tour --stack` against the strict fake Pulumi CLI:
+the secret kubeconfig lands in a file of mode 600 and is never printed, plain `pulumi` after
+`eval "$(./lab env)"` works on the lab's own state and passphrase, and the tour reads the
+outputs without secrets."""
 
 from __future__ import annotations
 
@@ -124,3 +125,16 @@ def test_env_with_a_passphrase_in_the_environment_prints_no_passphrase(project):
     done = project.lab("env")  # the Project sets PULUMI_CONFIG_PASSPHRASE
     assert done.returncode == 0 and done.stdout == f"export PULUMI_BACKEND_URL=file://{project.backend}\n"
     assert "lab-tests" not in done.stdout and "PULUMI_CONFIG_PASSPHRASE is set" in done.stderr
+
+
+def test_tour_reads_the_stacks_outputs_without_secrets(project):
+    golden = json.loads((ROOT / "tests" / "golden" / "outputs.json").read_text())["dev"]
+    built(project, "s1", {**golden, "kubeconfig": KUBECONFIG})
+    done = project.lab("tour", "--stack", "s1", "--json", "--node-address", "203.0.113.10")
+    assert done.returncode == 0, done.stderr
+    assert ["stack", "output", "--json", "--stack", "s1"] in project.calls()
+    assert not [c for c in project.calls() if "--show-secrets" in c] and SECRET not in done.stdout
+    report = json.loads(done.stdout)
+    assert report["source"] == "--stack s1" and report["caFiles"] == {
+        "traefik": str(Path(".lab-state") / "s1-traefik-ca.pem")}
+    assert (project.dir / ".lab-state" / "s1-traefik-ca.pem").read_text() == golden["entrypoints"]["traefik"]["caCertificate"]
