@@ -1,4 +1,4 @@
-"""The ALB Ingress (LAB.md section 5): IngressClass `alb` and path rules on one ALB.
+"""The ALB Ingress (docs/lessons.md, lesson 6): IngressClass `alb` and path rules on one ALB.
 
 Every Ingress here joins one IngressGroup, so the controller builds a single
 ALB for all of them instead of one (and one hourly charge) per Ingress.

@@ -96,7 +96,7 @@ def chart_values(cluster_name: str, region: str, vpc_id: str, tags: dict[str, st
         "region": region,
         "vpcId": vpc_id,
         "serviceAccount": {"create": False, "name": SERVICE_ACCOUNT},
-        # The lab makes IngressClass `alb` itself (LAB.md section 5), with no params.
+        # The lab makes IngressClass `alb` itself (docs/lessons.md, lesson 6), with no params.
         "createIngressClassResource": False,
         "ingressClassParams": {"create": False},
         # What the controller makes carries the lab's tags too: the audit finds it. Not the

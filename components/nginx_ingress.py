@@ -1,4 +1,4 @@
-"""ingress-nginx by Helm and the post's regex/rewrite Ingress `app-ingress` (LAB.md section 4).
+"""ingress-nginx by Helm and the post's regex/rewrite Ingress `app-ingress` (docs/lessons.md, lesson 5).
 
 ingress-nginx was retired in March 2026: its chart's final release gets no more
 fixes. The lab keeps it because post 000 teaches with it; Gateway API is its successor.

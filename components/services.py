@@ -1,4 +1,4 @@
-"""Every Service type of the lab (LAB.md section 3), by the posts' names."""
+"""Every Service type of the lab (docs/lessons.md, lessons 1-4), by the posts' names."""
 
 from __future__ import annotations
 

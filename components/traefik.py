@@ -1,4 +1,4 @@
-"""Traefik behind an NLB that the program owns (post 004, LAB.md section 6).
+"""Traefik behind an NLB that the program owns (post 004; docs/lessons.md, lesson 7).
 
 The packet path: DNS -> NLB (an AWS resource of this program, not of a
 controller) -> node:NodePort -> kube-proxy -> Traefik pod (TLS ends here) ->

@@ -1,6 +1,7 @@
 """The tools beside the lab's program: the simulated cloud, the offline plan, the
-sweeper and the leak audit. They import the program (stacks, components); the
-program never imports them. Run them with `./lab plan|sweep|audit` (or
+sweeper and the leak audit, the lesson tour, kubectl's and plain pulumi's way in. They
+import the program (stacks, components) and the smoke tests' probes; the program never
+imports them. Run them with `./lab plan|sweep|audit|tour|kubeconfig|env` (or
 `python -m labtools COMMAND`)."""
 
 

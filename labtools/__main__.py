@@ -31,6 +31,12 @@ COMMANDS: dict[str, tuple[str, str, str, str]] = {
     "preflight": ("labtools.account_check", "add_arguments", "run",
                   "Check the account's quotas, usage and offerings for the lab, read-only (exit 1: it does not fit)."),
     "identity": ("labtools.identity", "add_arguments", "run", "Print the cluster name and region of a stack's settings."),
+    "tour": ("labtools.tour", "add_arguments", "run",
+             "The lessons' kubectl and curl commands for the lab that is up (--run: run the curls)."),
+    "kubeconfig": ("labtools.reach", "add_kubeconfig_arguments", "run_kubeconfig",
+                   "Write the stack's kubeconfig to .lab-state/NAME.kubeconfig (mode 600); print the export."),
+    "env": ("labtools.reach", "add_env_arguments", "run_env",
+            "Print the exports that point plain pulumi at the lab's state backend and passphrase file."),
 }
 
 

@@ -1,7 +1,8 @@
 """The lab's packet paths as a Mermaid flowchart, from the lab model (so it matches the settings).
 
 Every entry point that is on: client -> load balancer or node port -> controller or
-kube-proxy -> Ingress rule -> Service -> the pods of its app, as post 004 draws it.
+kube-proxy -> Ingress rule -> Service -> the pods of its app, as post 004 draws it
+(docs/lessons.md, lesson 7).
 Services and pods are shared nodes: the picture shows where the ways in meet.
 `./lab plan --diagram FILE` writes it (`-`: stdout); GitHub renders a ```mermaid block.
 """

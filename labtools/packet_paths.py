@@ -1,5 +1,6 @@
-"""Each entry point's packet path, step by step, as post 004 draws it: read from the
-objects the program registers (Services, Ingresses, Helm values, the program's NLB)."""
+"""Each entry point's packet path, step by step, as post 004 draws it (docs/lessons.md,
+lesson 7): read from the objects the program registers (Services, Ingresses, Helm values,
+the program's NLB)."""
 
 from __future__ import annotations
 

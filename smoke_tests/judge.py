@@ -29,9 +29,15 @@ def judge_route(ep: Entrypoint, route: Route, result: EntrypointResult, contract
         return [f"{where}: never probed"]
     if not rr.ready:
         return [f"{where}: not ready after {rr.waited_s:.1f}s ({rr.attempts} attempts): {rr.error}"]
+    return judge_replies(ep, route, rr, contract) + _replicas(where, ep, route, rr, contract)
+
+
+def judge_replies(ep: Entrypoint, route: Route, rr: RouteResult, contract: Contract) -> list[str]:
+    """What every reply must show on its own (status, app, path, client), even a single one:
+    `./lab tour --run` judges its one curl per route with this."""
+    where = label(ep, route.label)
     return (_failed_requests(where, rr) + _statuses(where, rr) + _apps(where, route, rr)
-            + _paths(where, route, rr) + _replicas(where, ep, route, rr, contract)
-            + _clients(where, route, rr, contract))
+            + _paths(where, route, rr) + _clients(where, route, rr, contract))
 
 
 def _failed_requests(where: str, rr: RouteResult) -> list[str]:

@@ -63,13 +63,14 @@ def load_file(path: str | Path) -> dict[str, Any]:
     return parse_json(p.read_text(), f"--outputs {path}")
 
 
-def load_stack(stack: str, runner=subprocess.run) -> dict[str, Any]:
-    """What `pulumi stack output --json --show-secrets --stack NAME` prints."""
+def load_stack(stack: str, runner=subprocess.run, show_secrets: bool = True) -> dict[str, Any]:
+    """What `pulumi stack output --json --show-secrets --stack NAME` prints (without
+    --show-secrets: secrets read "[secret]", for a reader that needs none of them)."""
     if shutil.which("pulumi") is None:
         raise ContractError(
             f"--stack {stack}: the pulumi CLI is not on PATH; install it, "
             "or save the outputs elsewhere and pass --outputs FILE")
-    cmd = ["pulumi", "stack", "output", "--json", "--show-secrets", "--stack", stack]
+    cmd = ["pulumi", "stack", "output", "--json", *(["--show-secrets"] if show_secrets else []), "--stack", stack]
     done = runner(cmd, capture_output=True, text=True, timeout=120)
     if done.returncode != 0:
         raise ContractError(f"--stack {stack}: `{' '.join(cmd)}` failed: {done.stderr.strip()}")

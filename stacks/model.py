@@ -121,7 +121,7 @@ def node_groups(s: LabSettings) -> list[NodeGroup]:
 
 
 def service_defs(s: LabSettings) -> list[ServiceDef]:
-    """The Services of LAB.md section 3, by the posts' names."""
+    """The Services of docs/lessons.md, lessons 1-4, by the posts' names."""
     # With ip targets the ALB health-checks the pods themselves; they answer /healthz.
     backend_annotations = ALB_HEALTHCHECK if s.modules.alb else {}
     defs = [
@@ -153,7 +153,7 @@ def service_defs(s: LabSettings) -> list[ServiceDef]:
 
 
 def alb_ingresses(s: LabSettings) -> list[AlbIngressDef]:
-    """LAB.md section 5 on one ALB: /v1 and /v2 (Prefix: the post's `/v1/*` is wrong there),
+    """Lesson 6 of docs/lessons.md on one ALB: /v1 and /v2 (Prefix: the post's `/v1/*` is wrong there),
     then post 002's host rules, whose host-less rule catches everything else."""
     return [
         AlbIngressDef("alb-ingress", group_order=10, rules=[AlbRule(host=None, paths=[

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 
+from smoke_tests.outputs import parse_contract
 from tests.local_replica.fronts import LateFront
 from tests.local_replica.procs import free_port
 from tests.local_replica.replica import PUBLIC_NODE, Replica
@@ -282,6 +283,58 @@ def test_late_entrypoint_passes(replica, tmp_path):
     assert run.code == 0, run.out
     waited = max(r["waited_s"] for r in run.report["routes"] if r["entrypoint"] == "nginx")
     assert waited >= 1.4, f"nginx was ready after {waited}s: the warm-up was not exercised"
+
+
+# ---- ./lab tour --run: one request per lesson's curl, and the printed curls themselves ----
+
+def run_tour(outputs: Path, tmp_path: Path, *extra: str) -> tuple[int, dict]:
+    cmd = [sys.executable, "-m", "labtools", "tour", "--outputs", str(outputs), "--run", "--json",
+           "--ca-dir", str(tmp_path), "--request-timeout", "2", *extra]
+    done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    return done.returncode, json.loads(done.stdout or "null")
+
+
+def tour_curls(report: dict) -> list[dict]:
+    return [s for lesson in report["lessons"] for s in lesson["steps"] if s["kind"] != "kubectl"]
+
+
+def test_tour_runs_every_lessons_curl(replica, tmp_path):
+    data = replica.outputs()
+    code, report = run_tour(replica.write_outputs(tmp_path / "outputs.json"), tmp_path, "--node-address", "127.0.0.1")
+    curls = tour_curls(report)
+    every = sum(len(e["routes"]) + len(e.get("notFound", [])) + bool(e.get("redirectsToHttps"))
+                for e in data["entrypoints"].values())
+    assert code == 0 and len(curls) == every, report
+    assert report["summary"] == {"ran": every, "asExpected": every, "differ": 0, "notRun": 0}
+    # The lines as printed, run by curl itself, get what the lesson expects.
+    routes = {(ep, r.label): r for ep, e in parse_contract(data).entrypoints.items() for r in e.routes}
+    for step in curls:
+        done = subprocess.run(["bash", "-c", step["command"].replace("curl -s", "curl -s -m 5", 1)],
+                              capture_output=True, text=True, timeout=30)
+        if step["kind"] == "route":
+            route, reply = routes[(step["entrypoint"], step["check"])], json.loads(done.stdout)
+            assert reply["app"] in route.apps and reply["path"] == route.app_sees, (step, reply)
+        else:
+            assert done.stdout.startswith("404" if step["kind"] == "notFound" else ("308 https://", "301 https://"))
+
+
+def test_tour_shows_a_reply_that_differs_and_what_it_could_not_run(replica, tmp_path):
+    manifests = replica.manifests
+    alb = ingress_of(manifests, "alb")
+    next(p for r in alb["spec"]["rules"] for p in r["http"]["paths"] if p["path"] == "/v1")[
+        "backend"]["service"]["name"] = "app2-svc"
+    replica.reconfigure(manifests)
+    code, report = run_tour(replica.write_outputs(tmp_path / "outputs.json"), tmp_path)  # no node address
+    curls = tour_curls(report)
+    assert code == 1
+    differ = {(s["entrypoint"], s["check"]): s["result"] for s in curls if s["result"]["ok"] is False}
+    assert sorted(differ) == [("alb", "/v1"), ("alb", "/v1/x")], report["summary"]
+    assert differ[("alb", "/v1")]["problems"][0].startswith("alb /v1: expected app1, got app2 from pod app2-deploy-")
+    assert differ[("alb", "/v1")]["got"].startswith("200 app2 pod app2-deploy-")
+    not_run = [s for s in curls if s["result"]["ok"] is None]
+    assert {s["entrypoint"] for s in not_run} == {"nodeport", "nodeport-local"}
+    assert all(s["result"]["got"].startswith("not run: no public node address") for s in not_run)
+    assert report["summary"]["notRun"] == len(not_run) == 4 and report["summary"]["differ"] == 2
 
 
 # ---- after every fault, the shared replica is whole again -------------------

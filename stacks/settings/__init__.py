@@ -1,7 +1,7 @@
 """The lab's settings: one typed, validated object built from Pulumi config.
 
-Defaults are the values of the posts (LAB.md), except where today's AWS asks for
-better (the Kubernetes version). Every bad value is reported, with its key and
+Defaults are the values of the posts (docs/lessons.md, "The posts"), except where today's
+AWS asks for better (the Kubernetes version). Every bad value is reported, with its key and
 what is allowed, before the program registers a single resource. By topic:
 `network`, `cluster`, `apps`; `load` puts them together.
 """

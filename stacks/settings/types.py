@@ -14,7 +14,7 @@ PROJECT = "eks-networking-lab"
 
 @dataclass(frozen=True)
 class NodeGroupSettings:
-    """One managed node group (LAB.md section 1)."""
+    """One managed node group: ng-private or ng-public (docs/lessons.md, lesson 2)."""
 
     name: str
     """Node group name as in the post (`ng-private`, `ng-public`)."""
