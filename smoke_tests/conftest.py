@@ -179,8 +179,11 @@ class SmokeReport:
         name = report.location[2].removeprefix("test_").replace("_", " ")
         if report.skipped:
             message = report.longrepr[2].removeprefix("Skipped: ") if isinstance(report.longrepr, tuple) else ""
+        elif report.failed:  # the test's own message (pytest.fail), or the error's line, not a traceback
+            crash = getattr(report.longrepr, "reprcrash", None)
+            message = crash.message.removeprefix("Failed: ") if crash else report.longreprtext.strip()
         else:
-            message = report.longreprtext.strip() if report.failed else ""
+            message = ""
         self.config.stash[INTERNAL].setdefault(name, html_report.InternalCheck(name, report.outcome, message))
 
 

@@ -102,3 +102,48 @@ def test_a_cluster_name_or_region_that_is_not_a_string_is_refused_naming_the_key
     for key in ("clusterName", "region"):
         with pytest.raises(ContractError, match=rf"^outputs\.{key}: expected a string, got 5$"):
             parse_contract({key: 5, "replicas": {"app1": 3}, "entrypoints": {"traefik": TRAEFIK}})
+
+
+INTERNAL_TESTS = '''
+import pytest
+
+@pytest.fixture
+def core():
+    pytest.skip("in-cluster checks need a cluster: no kubeconfig output")
+
+def test_clusterip_every_replica_answers():
+    pass
+
+def test_externalname_resolves_to_cname():
+    pytest.fail("externalName x: no CNAME to y\\nin: ...", pytrace=False)
+
+def test_broken_check():
+    {}["k"]
+
+def test_needs_a_cluster(core):
+    pass
+'''
+
+
+def test_the_in_cluster_outcomes_are_kept_from_the_test_reports(tmp_path):
+    from smoke_tests import conftest as smoke_conftest
+
+    (tmp_path / "test_internal.py").write_text(INTERNAL_TESTS)
+    (tmp_path / "test_other.py").write_text("def test_route():\n    assert False\n")  # not an in-cluster check
+    (tmp_path / "pytest.ini").write_text("[pytest]\n")  # none of the project's settings
+    kept: dict = {}
+
+    class Keep:
+        def pytest_configure(self, config):
+            config.stash[smoke_conftest.INTERNAL] = kept
+            config.pluginmanager.register(smoke_conftest.SmokeReport(config))
+
+    pytest.main([str(tmp_path), "-q", "-c", str(tmp_path / "pytest.ini"), "--rootdir", str(tmp_path),
+                 "-p", "no:cacheprovider", "-p", "no:xdist", "-p", "no:hypothesispytest"], plugins=[Keep()])
+    assert kept == {
+        "clusterip every replica answers": InternalCheck("clusterip every replica answers", "passed"),
+        "externalname resolves to cname": InternalCheck("externalname resolves to cname", "failed",
+                                                        "externalName x: no CNAME to y\nin: ..."),
+        "broken check": InternalCheck("broken check", "failed", "KeyError: 'k'"),
+        "needs a cluster": InternalCheck("needs a cluster", "skipped",
+                                         "in-cluster checks need a cluster: no kubeconfig output")}
