@@ -10,7 +10,7 @@ os.environ["LAB_SETTINGS_DIR"] = str(Path(__file__).resolve().parent / "settings
 
 # The slowest modules first: with two workers taking a module at a time, a long module
 # that starts last would leave one worker idle while the other finishes it.
-SLOW_FIRST = ["test_local_replica.py", "test_lifecycle.py", "test_lab_stacks.py", "test_plan.py",
+SLOW_FIRST = ["test_local_replica.py", "test_lifecycle.py", "test_lab_stacks.py", "test_plan.py", "test_plan_output.py",
               "test_settings_properties.py", "test_smoke_concurrency.py", "test_testapp.py"]
 
 

@@ -84,7 +84,7 @@ def test_the_summary_comes_first_with_cost_time_and_entry_points(here):
     _, text, report, _, _ = here
     assert text.index("\nSummary\n") < text.index("\nResources (")
     s = summary_of(text)
-    assert set(s) == {"cost", "ready after", "entry points"}
+    assert {"cost", "ready after", "entry points"} <= set(s)  # more lines may join them
     assert s["cost"].startswith(f"${report['hourlyCostUsd']:.4f} an hour, ${report['dailyCostUsd']:.2f} a day")
     assert s["ready after"].startswith(f"~{report['provisionMinutes']:.1f} min")
     count, names = s["entry points"].split(": ", 1)
