@@ -46,6 +46,7 @@ def run(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None 
     """Show what the lab would build, cost and take, offline (no AWS, no Pulumi CLI)."""
     out, err = out or sys.stdout, err or sys.stderr
     _check_stack(args.stack)
+    _check_outputs(args)
     if args.manifests.exists() and not args.manifests.is_dir():
         raise UsageError(f"argument --manifests: {args.manifests} exists and is not a folder")
     now = dt.datetime.now(dt.timezone.utc)
@@ -81,6 +82,13 @@ def _check_stack(stack: str) -> None:
     if not (root / f"Pulumi.{stack}.yaml").is_file():
         raise UsageError(f"argument --stack: no Pulumi.{stack}.yaml in {root}; "
                          f"stacks available: {', '.join(known_stacks()) or '(none)'}")
+
+
+def _check_outputs(args: argparse.Namespace) -> None:
+    """One thing on stdout: `--diagram -` prints only the chart, `--json` only the JSON object."""
+    if args.json and args.diagram == "-":
+        raise UsageError("argument --diagram: '-' prints only the diagram, so it cannot go with --json; "
+                         "write the diagram to a file instead (--json --diagram FILE)")
 
 
 def _program_failed(error: BaseException, err: TextIO) -> int:

@@ -18,6 +18,9 @@ def print_report(report: dict[str, Any], graph: Graph, out: TextIO) -> None:
 
     p(f"Plan of stack {report['stack']} in {report['region']}: simulated offline, nothing was created.")
     p()
+    for line in summary_lines(report):
+        p(line)
+    p()
     _print_tree(graph, p)
     _print_counts(report["counts"], p)
     m = report["manifests"]
@@ -117,7 +120,7 @@ def _print_pods(pods: dict[str, Any], p) -> None:
 
 
 def _print_time(report: dict[str, Any], p) -> None:
-    p(f"Estimated time to a ready lab: ~{report['provisionMinutes']:.0f} min (longest dependency chain;"
+    p(f"Estimated time to a ready lab: ~{ready_minutes(report)} min (longest dependency chain;"
       " typical figures,")
     p("  not guarantees: stacks/estimates.py)")
     total = 0.0
@@ -146,3 +149,45 @@ def _print_account(account: dict[str, Any], p) -> None:
             f"{', '.join(offer['zones'])}; Kubernetes {account['kubernetesVersion']} offered by EKS; no other "
             f"EKS cluster named {account['clusterName']}.", WIDTH - 4):
         p(f"  {line}")
+
+
+def ready_minutes(report: dict[str, Any]) -> str:
+    """When the chain below ends, as its last line prints it (the header and the summary say
+    the same number)."""
+    return f"{sum(step['minutes'] for step in report['criticalPath']):.1f}"
+
+
+# ---- the summary on top ---------------------------------------------------
+
+def summary_lines(report: dict[str, Any]) -> list[str]:
+    """The plan at a glance, before the details: what it costs, when it is ready, the ways in,
+    and what the AWS account must hold for it."""
+    return ["Summary", *_cost_summary(report), *_time_summary(report), *_entrypoints_summary(report),
+            *_account_summary(report)]
+
+
+def _account_summary(report: dict[str, Any]) -> list[str]:
+    needs = ", ".join(f"{q['name']}{' in ' + q['zone'] if q['zone'] else ''} {q['needed']}"
+                      for q in report["account"]["quotas"])
+    return _field("account", f"{needs} (./lab preflight checks the account)")
+
+
+def _cost_summary(report: dict[str, Any]) -> list[str]:
+    if report["hourlyCostUsd"] is None:
+        return _field("cost", f"not estimated: {report['costError']}")
+    return _field("cost", f"${report['hourlyCostUsd']:.4f} an hour, ${report['dailyCostUsd']:.2f} a day "
+                          f"(list prices of {report['pricesAsOf']}, traffic extra)")
+
+
+def _time_summary(report: dict[str, Any]) -> list[str]:
+    return _field("ready after", f"~{ready_minutes(report)} min (the longest dependency chain)")
+
+
+def _entrypoints_summary(report: dict[str, Any]) -> list[str]:
+    names = list(report["entrypoints"])
+    return _field("entry points", f"{len(names)}: {', '.join(names)}" if names else "none")
+
+
+def _field(label: str, text: str) -> list[str]:
+    head = f"  {label + ':':<14}"
+    return textwrap.wrap(text, WIDTH, initial_indent=head, subsequent_indent=" " * len(head))

@@ -230,12 +230,38 @@ def run_program(overrides: dict[str, Any] | None = None, drop: tuple[str, ...] =
 
 def _graph(monitor: RecordingMonitor) -> Graph:
     resources = []
-    for urn, reg in monitor.registrations.items():
-        state = monitor.resources.get(urn)
-        resources.append(Resource(urn=urn, type=reg["type"], name=reg["name"], inputs=reg["inputs"],
-                                  state=dict(state.state) if state else {}, parent=reg["parent"],
-                                  deps=reg["deps"], provider=reg["provider"], custom=reg["custom"],
+    for urn in stable_order(monitor.registrations):
+        reg, state = monitor.registrations[urn], monitor.resources.get(urn)
+        resources.append(Resource(urn=urn, type=reg["type"], name=reg["name"], inputs=sorted_keys(reg["inputs"]),
+                                  state=sorted_keys(dict(state.state)) if state else {}, parent=reg["parent"],
+                                  deps=sorted(reg["deps"]), provider=reg["provider"], custom=reg["custom"],
                                   transforms=reg["transforms"],
                                   aliases=reg["aliases"], property_deps=reg["property_deps"]))
     return Graph(resources=resources, outputs=monitor.stack_outputs,
                  secret_outputs=monitor.secret_outputs)
+
+
+def stable_order(registrations: dict[str, dict[str, Any]]) -> list[str]:
+    """The URNs in an order that is the same for the same program: by depth (a resource comes
+    after its parent and its dependencies), then name and type. The SDK registers concurrently,
+    so the order it registers in varies from run to run (and with it all read in that order)."""
+    depth: dict[str, int] = {}
+
+    def depth_of(urn: str) -> int:
+        if urn not in depth:
+            reg = registrations[urn]
+            before = [u for u in (reg["parent"], *reg["deps"]) if u in registrations and u != urn]
+            depth[urn] = 1 + max(map(depth_of, before), default=-1)
+        return depth[urn]
+
+    return sorted(registrations, key=lambda u: (depth_of(u), registrations[u]["name"], registrations[u]["type"], u))
+
+
+def sorted_keys(value: Any) -> Any:
+    """Objects with their keys sorted: they cross the mock monitor as protobuf Structs, whose
+    key order differs between processes."""
+    if isinstance(value, dict):
+        return {k: sorted_keys(value[k]) for k in sorted(value)}
+    if isinstance(value, list):
+        return [sorted_keys(v) for v in value]
+    return value

@@ -11,7 +11,9 @@ entry point concurrently, once; the parametrized tests judge its results.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
+from pathlib import Path
 
 import pytest
 
@@ -23,6 +25,9 @@ CONTRACT = pytest.StashKey[Contract]()
 SELECTED = pytest.StashKey[list]()
 RESULTS = pytest.StashKey[tuple]()
 INTERNAL_SKIP = pytest.StashKey[str]()
+INTERNAL = pytest.StashKey[dict]()
+STARTED = pytest.StashKey[dt.datetime]()
+INTERNAL_TESTS = "test_internal.py"
 
 
 def pytest_addoption(parser):
@@ -66,6 +71,9 @@ def pytest_configure(config):
                                 f"expected one of {', '.join(contract.entrypoints)}")
     config.stash[CONTRACT] = contract
     config.stash[SELECTED] = config.option.only or list(contract.entrypoints)
+    config.stash[STARTED] = dt.datetime.now(dt.timezone.utc)
+    config.stash[INTERNAL] = {}
+    config.pluginmanager.register(SmokeReport(config), "lab-smoke-report")
 
 
 def pytest_generate_tests(metafunc):
@@ -144,11 +152,42 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         terminalreporter.write_line(f"in-cluster checks SKIPPED: {why}")
 
 
-
 @pytest.hookimpl(optionalhook=True)
 def pytest_html_results_summary(prefix, summary, postfix, session):
-    """With pytest-html (`./lab smoke` asks for it): where the requests went, with bars per pod."""
+    """With pytest-html (`./lab smoke` asks for it): a row per check, with bars per pod."""
     found = session.config.stash.get(RESULTS, None)
     contract = session.config.stash.get(CONTRACT, None)
     if found is not None and contract is not None:
-        postfix.append(html_report.section(found[0], contract))
+        internal = list(session.config.stash.get(INTERNAL, {}).values())
+        postfix.append(html_report.section(found[0], contract, internal))
+
+
+class SmokeReport:
+    """What the HTML report needs from hooks that get no config: the title, the in-cluster outcomes."""
+
+    def __init__(self, config):
+        self.config = config
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_html_report_title(self, report):
+        report.title = title(self.config)
+
+    def pytest_runtest_logreport(self, report):
+        """Keep each in-cluster check's outcome (a skip comes at setup, from the `core` fixture)."""
+        if Path(report.location[0]).name != INTERNAL_TESTS or (report.when != "call" and report.passed):
+            return
+        name = report.location[2].removeprefix("test_").replace("_", " ")
+        if report.skipped:
+            message = report.longrepr[2].removeprefix("Skipped: ") if isinstance(report.longrepr, tuple) else ""
+        elif report.failed:  # the test's own message (pytest.fail), or the error's line, not a traceback
+            crash = getattr(report.longrepr, "reprcrash", None)
+            message = crash.message.removeprefix("Failed: ") if crash else report.longreprtext.strip()
+        else:
+            message = ""
+        self.config.stash[INTERNAL].setdefault(name, html_report.InternalCheck(name, report.outcome, message))
+
+
+def title(config) -> str:
+    o = config.option  # the outputs file wins over the stack, as in pytest_configure
+    source = f"outputs {Path(o.outputs).name}" if o.outputs else f"stack {o.stack}"
+    return html_report.title(config.stash[CONTRACT], source, config.stash[STARTED])

@@ -52,6 +52,9 @@ class Contract:
     vpc_cidr: ipaddress.IPv4Network | ipaddress.IPv6Network | None
     internal: dict[str, Any]
     kubeconfig: str | None
+    cluster_name: str | None = None
+    region: str | None = None
+    """Which lab the outputs are of (`clusterName`, `region`): the report's title says it."""
 
 
 # ---- loading -------------------------------------------------------------
@@ -102,7 +105,9 @@ def parse_contract(data: dict[str, Any]) -> Contract:
     kubeconfig = data.get("kubeconfig")
     if isinstance(kubeconfig, dict):
         kubeconfig = json.dumps(kubeconfig)
-    return Contract(entrypoints, replicas, vpc, internal, kubeconfig or None)
+    return Contract(entrypoints, replicas, vpc, internal, kubeconfig or None,
+                    cluster_name=_get(data, "clusterName", "outputs", str, required=False),
+                    region=_get(data, "region", "outputs", str, required=False))
 
 
 def _replicas(data: dict) -> dict[str, int]:

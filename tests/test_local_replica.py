@@ -26,6 +26,7 @@ from smoke_tests.outputs import parse_contract
 from tests.local_replica.fronts import LateFront
 from tests.local_replica.procs import free_port
 from tests.local_replica.replica import PUBLIC_NODE, Replica
+from tests.test_smoke_report import report_rows, says_ok
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -155,6 +156,23 @@ def test_suite_passes_on_replica(replica, tmp_path):
     for row in run.report["routes"]:
         assert shares[(row["entrypoint"], row["route"])] == pytest.approx(row["share"], abs=0.05), row
     assert "<script src=" not in html.read_text() and "http://" not in html.read_text().split("<body")[0]
+    assert_every_check_has_a_row(html.read_text(), outputs)
+
+
+def assert_every_check_has_a_row(html: str, outputs: Path) -> None:
+    """The report's title says which lab, where and when; every check of the outputs has its row,
+    every notFound and redirect ok, the in-cluster checks skipped with the reason (no cluster)."""
+    assert re.search(r'<h1 id="title">Smoke tests of local-replica \(outputs outputs.json\) in local, '
+                     r"\d{4}-\d\d-\d\d \d\d:\d\d UTC</h1>", html), html.split("<body")[1][:300]
+    rows = report_rows(html)
+    eps = parse_contract(json.loads(outputs.read_text())).entrypoints.values()
+    checks = {(ep.name, f"notFound {nf.label}") for ep in eps for nf in ep.not_found}
+    checks |= {(ep.name, "redirectsToHttps") for ep in eps if ep.redirects_to_https}
+    internal = {key for key in rows if key[0] == "in-cluster"}
+    assert set(rows) == {(ep.name, r.label) for ep in eps for r in ep.routes} | checks | internal
+    assert ("traefik", "redirectsToHttps") in checks and all(rows[c][0] == "ok" for c in checks), rows
+    assert len(internal) == 2 and all(rows[c][0] == "skipped" and "no kubeconfig output" in rows[c][1]
+                                      for c in internal), rows
 
 
 # ---- fault cases: each must fail, naming the entry point and the fault -------
@@ -196,6 +214,11 @@ def test_fault_app_answers_500(replica, tmp_path):
     assert "alb /v2: status 500 from pod app2-deploy-" in run.out
     row = re.search(r'<tr data-entrypoint="alb" data-route="/v2">(.*?)</tr>', html.read_text(), re.S).group(1)
     assert "alb /v2: status 500 from pod app2-deploy-" in row  # the failure, classified, in the report
+    # A failing route reads "ok" nowhere in its row: the Gateway's split is as declared, its 500s are not.
+    rows = report_rows(html.read_text())
+    failing = {key: text for key, (verdict, text) in rows.items() if verdict == "failed"}
+    assert ("gateway", "/canary") in failing and "split not rejected" in failing[("gateway", "/canary")]
+    assert not [key for key, text in failing.items() if says_ok(text)], failing
     # Exactly the routes that reach app2 fail; app1's keep passing.
     app2_routes = {f"{name}:{r.get('host', '')}{r['path']}{header_label(r)}"
                    for name, entry in replica.outputs()["entrypoints"].items()
