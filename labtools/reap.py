@@ -12,6 +12,7 @@ expired lab is destroyed. The words for people are below, apart; reap_tools runs
 from __future__ import annotations
 
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Callable
@@ -97,8 +98,10 @@ def reap(yes: bool, warn_within: str, tools: Tools, now: datetime,
     listed, why = tools.stacks()
     if listed is None:
         return Reap(yes, warn_within, (), error=why)
-    labs = tuple(judge(s["name"], *tools.outputs(s["name"]), now, window)
-                 for s in sorted(listed, key=lambda s: s["name"]))
+    names = sorted(s["name"] for s in listed)
+    with ThreadPoolExecutor(max_workers=4) as pool:  # one CLI call per stack, a few at a time
+        read = list(pool.map(tools.outputs, names))
+    labs = tuple(judge(name, *outputs, now, window) for name, outputs in zip(names, read))
     judged(Reap(yes, warn_within, labs))
     expired = [lab.stack for lab in labs if lab.verdict == EXPIRED]
     destroys = []
