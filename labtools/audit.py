@@ -5,12 +5,13 @@ from __future__ import annotations
 import argparse
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import TextIO
 
 from labtools import UsageError
 from labtools.aws import (PROJECT, TAG_CLUSTER, TAG_EXPIRES, TAG_PROJECT, TAG_STACK, Clients, add_region,
                           aws_errors, cluster_name)
+from labtools.expiry import parse_expires, utc_now
 from labtools.inventory import find_leftovers, find_tagged, print_leftovers, print_tagged
 
 @dataclass(frozen=True)
@@ -22,21 +23,6 @@ class ExpiryFinding:
     problem: str  # "expired" or "malformed"
     expires_raw: str | None
     expires: datetime | None = None
-
-
-def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-def parse_expires(raw: str) -> datetime | None:
-    """An aware UTC datetime, or None if `raw` is not an ISO 8601 instant."""
-    try:
-        value = datetime.fromisoformat(raw.strip())
-    except (ValueError, AttributeError):
-        return None
-    if value.tzinfo is None:
-        return None  # a local time is ambiguous; insist on Z or an offset
-    return value.astimezone(timezone.utc)
 
 
 def find_expired(tagging, now: datetime | None = None) -> list[ExpiryFinding]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import pulumi
 
 from stacks import estimates, prices
+from stacks.settings import iso
 from stacks.built import Lab
 
 
@@ -53,3 +54,6 @@ def export(lab: Lab) -> None:
     # or instance type stacks/prices.py lacks.
     pulumi.export("estimatedHourlyCostUsd", prices.hourly_usd(lab.model))
     pulumi.export("estimatedProvisionMinutes", estimates.provision_minutes(lab.model))
+    # The instant of every resource's lab:expires tag, so that the backend alone says when the
+    # lab expires (./lab reap and the reaper workflow read it).
+    pulumi.export("expiresAt", iso(s.expires_at))

@@ -132,6 +132,7 @@ def test_common_tags_on_every_taggable_aws_resource(lab):
         assert tags.get("lab:project") == "eks-networking-lab", r.name
         assert tags.get("lab:stack") == "dev" and tags.get("lab:cluster") == "eks-test", r.name
         assert tags.get("lab:owner") == "lab-user" and tags.get("lab:expires", "").endswith("Z"), r.name
+        assert tags["lab:expires"] == lab.outputs["expiresAt"], r.name  # the backend alone says when
     for comp in lab.of_type(CLUSTER) + lab.of_type(NODE_GROUP):
         assert comp.inputs["tags"]["lab:project"] == "eks-networking-lab"
 

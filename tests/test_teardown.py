@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from labtools.__main__ import build_parser
+from labtools.gone_cluster import Eks, Exported
 from labtools.teardown import Ran, Tools, outcome_line, print_json, summary_lines, teardown
 from labtools.teardown_tools import lab_identity, run
 
@@ -23,11 +24,14 @@ SWEEP = f"./lab sweep --cluster {CLUSTER} --region {REGION}"
 
 
 class Scripted:
-    """Tools that answer from a script and record what was asked of them, in order."""
+    """Tools that answer from a script and record what was asked of them, in order. EKS
+    reports the cluster unless told otherwise (tests/test_gone_cluster.py: when it does not)."""
 
-    def __init__(self, destroys=(0,), sweep=0, audit=0):
+    def __init__(self, destroys=(0,), sweep=0, audit=0, eks=Eks("ACTIVE"), exported=Exported(()), drop=0):
         self.destroys, self.sweep_status, self.audit_status = list(destroys), sweep, audit
+        self.eks, self.exported, self.drop_status = eks, exported, drop
         self.calls: list[tuple] = []
+        self.asked: list[tuple] = []  # what EKS was asked
 
     def tools(self) -> Tools:
         def destroy(stack, yes):
@@ -43,7 +47,19 @@ class Scripted:
             self.calls.append(("audit", cluster, region))
             return Ran(self.audit_status)
 
-        return Tools(destroy, sweep, audit)
+        def eks(cluster, region):
+            self.asked.append((cluster, region))
+            return self.eks
+
+        def export(stack):
+            self.calls.append(("export", stack))
+            return self.exported
+
+        def state_delete(stack, urns):
+            self.calls.append(("drop", stack, tuple(urns)))
+            return Ran(self.drop_status)
+
+        return Tools(destroy, sweep, audit, eks, export, state_delete)
 
     def names(self) -> list[str]:
         return [call[0] for call in self.calls]
@@ -167,7 +183,9 @@ def test_the_command_says_each_step_and_keeps_stdout_for_json(capsys):
     out, err = capsys.readouterr()
     assert status == 0 and json.loads(out)["exit_status"] == 0
     lines = [line for line in err.splitlines() if line.startswith("==> ")]
-    assert lines[:3] == [f"==> pulumi destroy of stack {STACK}",
+    assert lines[:4] == [f"==> EKS reports cluster {CLUSTER} in {REGION} (ACTIVE): its Kubernetes objects are "
+                         "deleted through its API, nothing is dropped from the state",
+                         f"==> pulumi destroy of stack {STACK}",
                          f"==> pulumi destroy --stack {STACK} --yes: failed (exit 1); it runs once more",
                          f"==> sweeping what the controllers left for cluster {CLUSTER} in {REGION}"]
     assert f"==> pulumi destroy of stack {STACK} once more, after the sweep" in lines

@@ -76,3 +76,13 @@ def diagnostics(stack: str, project: str, errors: dict[str, str]) -> str:
         lines += [f"  {short} ({name}):", f"    error: deleting {urn}: 1 error occurred:", f"    \t* {error}", ""]
     lines += [f"  pulumi:pulumi:Stack ({project}-{stack}):", "    error: update failed", ""]
     return "\n".join(lines)
+
+
+def delete_cluster(region: str, name: str) -> None:
+    """The stack's EKS cluster, gone with its stack (nothing to do when it is gone already)."""
+    eks = boto3.client("eks", region_name=region)
+    try:
+        eks.delete_cluster(name=name)
+    except ClientError as err:
+        if err.response.get("Error", {}).get("Code") != "ResourceNotFoundException":
+            raise
