@@ -13,6 +13,7 @@ from typing import Callable, Sequence
 import importlib
 
 from labtools import UsageError
+from stacks.config_reader import SettingsError
 
 AddArguments = Callable[[argparse.ArgumentParser], None]
 Run = Callable[[argparse.Namespace], int]
@@ -51,6 +52,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return args._run(args)
     except UsageError as err:
         args._parser.error(str(err))  # exits 2, like argparse's own checks
+    except SettingsError as err:  # a broken stack file, bad settings: one message, no traceback
+        print(f"{args.command}: {err}", file=sys.stderr)
     return 2
 
 

@@ -83,6 +83,7 @@ def _check_stack(stack: str) -> None:
         known = sorted(p.name[len("Pulumi."):-len(".yaml")] for p in root.glob("Pulumi.*.yaml"))
         raise UsageError(f"argument --stack: no Pulumi.{stack}.yaml in {root}; "
                          f"stacks available: {', '.join(known) or '(none)'}")
+    stack_config(stack)  # a file the CLI would not read: StackFileError before any work
 
 
 def _program_failed(error: BaseException, err: TextIO) -> int:

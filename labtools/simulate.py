@@ -23,12 +23,12 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pulumi
-import yaml
 from pulumi.runtime import mocks, rpc
 from pulumi.runtime.proto import resource_pb2
 from pulumi.runtime.sync_await import _sync_await
 
 from labtools.mocks import LabMocks
+from labtools.stack_file import read_config
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -42,9 +42,9 @@ K8S_PREFIX = "kubernetes:"
 
 
 def stack_config(stack: str = "dev") -> dict[str, Any]:
-    """The stack file's config, keys as written (`lab:clusterName`), values as YAML gave them."""
-    data = yaml.safe_load((settings_dir() / f"Pulumi.{stack}.yaml").read_text()) or {}
-    return dict(data.get("config") or {})
+    """The stack file's config, keys as written (`lab:clusterName`), values as the CLI passes them;
+    raises StackFileError for a file the CLI would not read."""
+    return read_config(settings_dir() / f"Pulumi.{stack}.yaml")
 
 
 def as_pulumi_passes(config: dict[str, Any]) -> dict[str, str]:
