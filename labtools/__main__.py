@@ -12,7 +12,7 @@ from typing import Callable, Sequence
 
 import importlib
 
-from labtools import UsageError
+from labtools import UsageError, credentials
 from stacks.config_reader import SettingsError
 
 AddArguments = Callable[[argparse.ArgumentParser], None]
@@ -28,7 +28,11 @@ COMMANDS: dict[str, tuple[str, str, str, str]] = {
     "plan": ("labtools.plan", "add_arguments", "run",
              "Show what the lab would build, cost and take, offline (no AWS, no Pulumi CLI)."),
     "identity": ("labtools.identity", "add_arguments", "run", "Print the cluster name and region of a stack's settings."),
+    "credentials": ("labtools.credentials", "add_arguments", "run",
+                    "Check the AWS credentials with the AWS CLI (told apart from a network failure)."),
 }
+# Commands that call AWS: their credentials are checked once their arguments are good.
+NEEDS_CREDENTIALS = {"sweep", "audit"}
 
 
 def build_parser(chosen: str | None = None) -> argparse.ArgumentParser:
@@ -48,6 +52,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     chosen = next((a for a in argv if not a.startswith("-")), None)
     args = build_parser(chosen if chosen in COMMANDS else None).parse_args(argv)
+    if args.command in NEEDS_CREDENTIALS:
+        verdict = credentials.check_boto(args.region)
+        print(f"==> {verdict.message}" if verdict.ok else f"{args.command}: {verdict.message}", file=sys.stderr)
+        if not verdict.ok:
+            return 2
     try:
         return args._run(args)
     except UsageError as err:
