@@ -161,34 +161,3 @@ def test_unknown_command_and_bad_stack_name():
     assert result.returncode == 2 and "unknown command 'deploy'" in result.stderr
     result = run(["up", "--stack", "a b"], path)
     assert result.returncode == 2 and "--stack 'a b'" in result.stderr
-
-
-def install_nginx_with(tmp_path, tools: dict[str, str]) -> subprocess.CompletedProcess:
-    """./lab's install_nginx with only these tools on PATH (plus the shell's basics)."""
-    fake = tmp_path / "only"
-    fake.mkdir()
-    for name in ("sed", "head", "cat", "dirname"):
-        os.symlink(shutil.which(name), fake / name)
-    for name, body in tools.items():
-        (fake / name).write_text(f"#!/bin/sh\n{body}\n")
-        (fake / name).chmod(0o755)
-    script = f"source {LAB}; PATH={fake}; install_nginx"
-    return subprocess.run([shutil.which("bash"), "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60,
-                          env={"PATH": str(fake), "HOME": str(tmp_path)})
-
-
-def test_off_debian_test_says_what_to_install(tmp_path):
-    result = install_nginx_with(tmp_path, {"id": "echo 0"})
-    assert "not a Debian-like system: install nginx with its stream module" in result.stderr
-    assert "Fedora: nginx nginx-mod-stream" in result.stderr
-
-
-def test_without_root_test_says_to_use_sudo(tmp_path):
-    result = install_nginx_with(tmp_path, {"id": "echo 1000", "apt-get": "exit 1", "sudo": "exit 1"})
-    assert "installing it needs root: run 'sudo apt-get install nginx libnginx-mod-stream'" in result.stderr
-
-
-def test_nginx_on_path_with_a_built_in_stream_module_is_enough(tmp_path):
-    result = install_nginx_with(tmp_path, {"nginx": "echo 'configure arguments: --with-stream' >&2",
-                                           "apt-get": "echo apt-get must not run >&2; exit 1"})
-    assert result.returncode == 0 and result.stderr == ""
