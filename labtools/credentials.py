@@ -74,11 +74,12 @@ def check_cli(aws: str = "aws") -> Verdict:
 
 
 def check_boto(region: str) -> Verdict:
-    import boto3
     from botocore.exceptions import BotoCoreError, ClientError
 
+    from labtools.aws import shared_session
+
     try:
-        return who(boto3.Session(region_name=region).client("sts").get_caller_identity())
+        return who(shared_session(region).client("sts").get_caller_identity())
     except (BotoCoreError, ClientError) as err:
         return judge_error(str(err))
 

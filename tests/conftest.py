@@ -6,12 +6,18 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 # The posts' settings of the tests' own copy, never the user's Pulumi.*.yaml (subprocesses inherit it).
 os.environ["LAB_SETTINGS_DIR"] = str(Path(__file__).resolve().parent / "settings")
+# moto makes thousands of public AMIs for each new EC2 backend (every test's mock_aws); the
+# lab's tools never look at AMIs, and skipping them halves the sweeper tests' CPU.
+os.environ.setdefault("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
 
 
 # The slowest modules first: with two workers taking a module at a time, a long module
-# that starts last would leave one worker idle while the other finishes it.
-SLOW_FIRST = ["test_local_replica.py", "test_lifecycle.py", "test_lab_stacks.py", "test_plan.py",
-              "test_settings_properties.py", "test_smoke_concurrency.py", "test_testapp.py"]
+# that starts last would leave one worker idle while the other finishes it. xdist follows
+# this order only with --no-loadscope-reorder (./lab test passes it); it would otherwise
+# sort modules by their number of tests.
+SLOW_FIRST = ["test_local_replica.py", "test_lab_stacks.py", "test_plan.py", "test_lifecycle.py",
+              "test_settings_properties.py", "test_k8s_schema.py", "test_smoke_concurrency.py",
+              "test_settings.py", "test_webhooks.py", "test_access.py", "test_testapp.py"]
 
 
 def pytest_collection_modifyitems(config, items):
