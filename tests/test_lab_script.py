@@ -155,6 +155,15 @@ def test_help_lists_every_command_and_flag():
         assert "--stack NAME" in sections[command]
 
 
+@pytest.mark.parametrize("given, expected", [("1", f"{ROOT}/.cache/pycache unset"), ("", " unset")])
+def test_bytecode_goes_to_the_cache_when_python_may_not_write_it(given, expected):
+    script = (f"source {LAB}; cd {ROOT}; PYTHONDONTWRITEBYTECODE={given}; bytecode_cache; "
+              'echo "${PYTHONPYCACHEPREFIX:-} ${PYTHONDONTWRITEBYTECODE:-unset}"')
+    result = subprocess.run([shutil.which("bash"), "-c", script], capture_output=True, text=True, timeout=30,
+                            env={"PATH": os.environ.get("PATH", "")})
+    assert result.stdout.strip() == expected.strip()
+
+
 def test_unknown_command_and_bad_stack_name():
     path = os.environ.get("PATH", "")
     result = run(["deploy"], path)
