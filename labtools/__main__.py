@@ -12,7 +12,8 @@ from typing import Callable, Sequence
 
 import importlib
 
-from labtools import UsageError
+from labtools import UsageError, credentials
+from stacks.config_reader import SettingsError
 
 AddArguments = Callable[[argparse.ArgumentParser], None]
 Run = Callable[[argparse.Namespace], int]
@@ -41,7 +42,11 @@ COMMANDS: dict[str, tuple[str, str, str, str]] = {
                    "Write the stack's kubeconfig to .lab-state/NAME.kubeconfig (mode 600); print the export."),
     "env": ("labtools.reach", "add_env_arguments", "run_env",
             "Print the exports that point plain pulumi at the lab's state backend and passphrase file."),
+    "credentials": ("labtools.credentials", "add_arguments", "run",
+                    "Check the AWS credentials with the AWS CLI (told apart from a network failure)."),
 }
+# Commands that call AWS: their credentials are checked once their arguments are good.
+NEEDS_CREDENTIALS = {"sweep", "audit"}
 
 
 def build_parser(chosen: str | None = None) -> argparse.ArgumentParser:
@@ -61,10 +66,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     chosen = next((a for a in argv if not a.startswith("-")), None)
     args = build_parser(chosen if chosen in COMMANDS else None).parse_args(argv)
+    if args.command in NEEDS_CREDENTIALS:
+        verdict = credentials.check_boto(args.region)
+        print(f"==> {verdict.message}" if verdict.ok else f"{args.command}: {verdict.message}", file=sys.stderr)
+        if not verdict.ok:
+            return 2
     try:
         return args._run(args)
     except UsageError as err:
         args._parser.error(str(err))  # exits 2, like argparse's own checks
+    except SettingsError as err:  # a broken stack file, bad settings: one message, no traceback
+        print(f"{args.command}: {err}", file=sys.stderr)
     return 2
 
 

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TextIO
 
-from labtools import UsageError
 from labtools.aws import (PROJECT, TAG_CLUSTER, TAG_EXPIRES, TAG_PROJECT, TAG_STACK, Clients, add_region,
                           aws_errors, cluster_name)
 from labtools.expiry import parse_expires, utc_now
@@ -60,9 +59,11 @@ def _print_expiry(findings: list[ExpiryFinding], now: datetime, out: TextIO) -> 
 
 
 def add_audit_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--cluster", type=cluster_name, help="EKS cluster name (required unless --expired)")
+    # One or the other, told by argparse: before the credentials are checked.
+    which = parser.add_mutually_exclusive_group(required=True)
+    which.add_argument("--cluster", type=cluster_name, help="EKS cluster name")
+    which.add_argument("--expired", action="store_true", help="list lab resources whose lab:expires has passed")
     add_region(parser)
-    parser.add_argument("--expired", action="store_true", help="list lab resources whose lab:expires has passed")
 
 
 def _audit_cluster(args: argparse.Namespace, out: TextIO) -> int:
@@ -103,10 +104,4 @@ def _audit_expired(args: argparse.Namespace, out: TextIO) -> int:
 @aws_errors
 def run_audit(args: argparse.Namespace, out: TextIO) -> int:
     """Exit 1 and list what is left of a cluster (or of expired labs)."""
-    if args.expired:
-        if args.cluster:
-            raise UsageError("argument --cluster: not allowed with --expired (expiry is checked for every stack)")
-        return _audit_expired(args, out)
-    if not args.cluster:
-        raise UsageError("the following arguments are required: --cluster (or --expired)")
-    return _audit_cluster(args, out)
+    return _audit_expired(args, out) if args.expired else _audit_cluster(args, out)

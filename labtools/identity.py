@@ -12,8 +12,7 @@ import argparse
 import sys
 from pathlib import Path
 
-import yaml
-
+from labtools.stack_yaml import read_config
 from stacks.config_reader import SettingsError
 from stacks.settings import load
 
@@ -22,7 +21,7 @@ def identity(stack: str, project: Path | None = None) -> tuple[str, str]:
     path = (project or Path.cwd()) / f"Pulumi.{stack}.yaml"
     if not path.exists():
         raise FileNotFoundError(f"{path.name} does not exist: no settings for stack {stack!r}")
-    config = (yaml.safe_load(path.read_text()) or {}).get("config") or {}
+    config = read_config(path)
     lab = {k.split(":", 1)[1]: v for k, v in config.items() if k.startswith("lab:")}
     settings = load(lab, config.get("aws:region"), stack)
     return settings.cluster_name, settings.region

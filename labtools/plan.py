@@ -27,7 +27,7 @@ from labtools.manifests import write_manifests
 from labtools.packet_paths import packet_paths
 from labtools.plan_text import COMPONENT_PREFIX, print_report
 from labtools.simulate import Graph, Resource, run_program
-from labtools.stack_file import known_stacks, stack_settings
+from labtools.stack_file import known_stacks, stack_config, stack_settings
 from stacks import estimates, fit, prices
 from stacks.model import LabModel, lab_model
 
@@ -82,6 +82,7 @@ def _check_stack(stack: str) -> None:
     if not (root / f"Pulumi.{stack}.yaml").is_file():
         raise UsageError(f"argument --stack: no Pulumi.{stack}.yaml in {root}; "
                          f"stacks available: {', '.join(known_stacks()) or '(none)'}")
+    stack_config(stack)  # a file the CLI would not read: StackFileError before any work
 
 
 def _check_outputs(args: argparse.Namespace) -> None:

@@ -39,8 +39,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--warn-within", default="1h", metavar="DURATION",
                         help="name the labs that expire within this time (default 1h; e.g. 30m, 2h, 1d)")
     parser.add_argument("--json", action="store_true", help="the report as JSON on stdout (the rest on stderr)")
-    parser.add_argument("--notice", action="store_true",
-                        help="only name the expired labs, on stderr, and exit 0 (what ./lab says with a local backend)")
+    # Only name the expired labs, on stderr, and exit 0: what ./lab says with a local backend.
+    parser.add_argument("--notice", action="store_true", help=argparse.SUPPRESS)
 
 
 def run(args: argparse.Namespace, tools: Tools | None = None, now: datetime | None = None) -> int:

@@ -12,8 +12,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from labtools.stack_yaml import read_config
 from stacks.config_reader import NAMESPACE
 from stacks.settings import LabSettings, load
 
@@ -31,9 +30,9 @@ def known_stacks() -> list[str]:
 
 
 def stack_config(stack: str = "dev") -> dict[str, Any]:
-    """The stack file's config, keys as written (`lab:clusterName`), values as YAML gave them."""
-    data = yaml.safe_load((settings_dir() / f"Pulumi.{stack}.yaml").read_text()) or {}
-    return dict(data.get("config") or {})
+    """The stack file's config, keys as written (`lab:clusterName`), values as the CLI passes them;
+    raises StackFileError for a file the CLI would not read."""
+    return read_config(settings_dir() / f"Pulumi.{stack}.yaml")
 
 
 def as_pulumi_passes(config: dict[str, Any]) -> dict[str, str]:

@@ -8,6 +8,7 @@ is allowed, so that a user sees every mistake at once.
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import json
 import re
@@ -77,8 +78,7 @@ class Reader:
                              f"renamed to {self.key(renamed[name])}: set {self.key(renamed[name])} to this "
                              f"value and remove {self.key(name)} (README, \"Upgrade notes\")")
             else:
-                self.problem(self.key(name), self.raw[name],
-                             f"unknown key; known keys are {', '.join(sorted(known))}")
+                self.problem(self.key(name), self.raw[name], unknown_key(name, known, self.prefix))
 
     # -- typed getters ------------------------------------------------------
     def typed(self, name: str, want: type, default: Any, what: str) -> Any:
@@ -93,7 +93,12 @@ class Reader:
 
     def string(self, name: str, default: str, pattern: str | None = None,
                allowed: str = "a string") -> str:
-        value = self.typed(name, str, default, "a string")
+        # A number here came unquoted through YAML: 1.30 became 1.3 (the CLI itself keeps the
+        # text of a top-level value, but nested values and callers in Python do not).
+        raw = self.raw.get(name)
+        number = isinstance(raw, (int, float)) and not isinstance(raw, bool)
+        value = self.typed(name, str, default, 'a string: write it in quotes, as "1.30" (unquoted, YAML '
+                           "reads 1.30 as the number 1.3)" if number else "a string")
         if pattern and not re.fullmatch(pattern, value):
             self.problem(self.key(name), value, allowed)
         return value
@@ -108,10 +113,11 @@ class Reader:
     def boolean(self, name: str, default: bool) -> bool:
         return self.typed(name, bool, default, "true or false")
 
-    def integer(self, name: str, default: int, low: int, high: int) -> int:
-        value = self.typed(name, int, default, f"a whole number from {low} to {high}")
+    def integer(self, name: str, default: int, low: int, high: int, why: str = "") -> int:
+        allowed = f"a whole number from {low} to {high}" + (f" ({why})" if why else "")
+        value = self.typed(name, int, default, allowed)
         if not low <= value <= high:
-            self.problem(self.key(name), value, f"expected a whole number from {low} to {high}")
+            self.problem(self.key(name), value, f"expected {allowed}")
             return default
         return value
 
@@ -130,10 +136,12 @@ class Reader:
         nets = []
         for i, text in enumerate(values):
             net = parse_cidr(text)
-            if net is None:
-                self.problem(f"{self.key(name)}[{i}]", text,
-                             "expected an IPv4 CIDR block such as 10.0.0.0/16 (host bits zero)")
-            else:
+            if net is None and (net := network_of(text)) is not None:
+                # The later checks (inside the VPC, no overlap) speak of the suggested block.
+                self.problem(f"{self.key(name)}[{i}]", text, host_bits(net))
+            elif net is None:
+                self.problem(f"{self.key(name)}[{i}]", text, "expected an IPv4 CIDR block such as 10.0.0.0/16")
+            if net is not None:
                 nets.append(net)
         return nets
 
@@ -153,3 +161,24 @@ def parse_cidr(text: str) -> ipaddress.IPv4Network | None:
         return ipaddress.IPv4Network(text, strict=True)
     except (ValueError, TypeError):
         return None
+
+
+def network_of(text: str) -> ipaddress.IPv4Network | None:
+    """The block an address/prefix with host bits set lies in (10.0.0.1/16 -> 10.0.0.0/16)."""
+    try:
+        return ipaddress.IPv4Network(text, strict=False) if "/" in text else None
+    except (ValueError, TypeError):
+        return None
+
+
+def host_bits(net: ipaddress.IPv4Network) -> str:
+    return f"has host bits set: did you mean {net}?"
+
+
+def unknown_key(name: str, known: Iterable[str], prefix: str) -> str:
+    """"unknown key", with the known key it is a near miss of, or else every known key."""
+    close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.75) or \
+        [k for k in sorted(known) if k.lower() == name.lower()]
+    if close:
+        return f"unknown key; did you mean {prefix}{close[0]}?"
+    return f"unknown key; known keys are {', '.join(sorted(known))}"

@@ -23,19 +23,20 @@ from stacks.settings import LabSettings, load
 EKS_REFUSED_ZONE_IDS = {"use1-az3": "us-east-1", "usw1-az2": "us-west-1", "cac1-az3": "ca-central-1"}
 
 
-def raw_config() -> tuple[dict[str, str], str | None]:
-    """Every `lab:` key of the stack's config (without the prefix), and aws:region."""
+def raw_config() -> tuple[dict[str, str], str | None, list[str]]:
+    """Every `lab:` key of the stack's config (without the prefix), aws:region, and the keys
+    of other namespaces."""
     everything = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
     prefix = f"{CONFIG_NAMESPACE}:"
     lab = {k[len(prefix):]: v for k, v in everything.items() if k.startswith(prefix)}
-    return lab, everything.get("aws:region")
+    return lab, everything.get("aws:region"), [k for k in everything if not k.startswith(prefix)]
 
 
 def checked_model(now: dt.datetime | None = None) -> LabModel:
     """The validated settings, their lab model, the fit of its pods and addresses, and the zones."""
-    lab, region = raw_config()
+    lab, region, other_keys = raw_config()
     try:
-        model = lab_model(load(lab, region, pulumi.get_stack(), now))
+        model = lab_model(load(lab, region, pulumi.get_stack(), now, other_keys))
         problems = fit.problems(model) + zone_problems(model.settings)
         if problems:
             raise SettingsError(problems)

@@ -21,6 +21,7 @@ from moto.server import ThreadedMotoServer
 
 ROOT = Path(__file__).resolve().parent.parent
 FAKE = ROOT / "tests" / "fake_pulumi" / "pulumi"
+STS_REPLY = '{"UserId": "AIDALAB", "Account": "123456789012", "Arn": "arn:aws:iam::123456789012:user/lab-tests"}'
 
 pytestmark = pytest.mark.skipif(not (ROOT / "venv" / "bin" / "python").exists(),
                                 reason="needs ./venv (made by ./lab test)")
@@ -63,8 +64,10 @@ class Project:
         bin_dir.mkdir()
         (bin_dir / "pulumi").write_text(f'#!/bin/sh\nexec "{sys.executable}" "{FAKE}" "$@"\n')
         (bin_dir / "pulumi").chmod(0o755)
-        # pulumi-eks's minimum is checked by ./lab; this one passes (tests/test_lab_script.py tries others).
-        (bin_dir / "aws").write_text("#!/bin/sh\necho 'aws-cli/2.15.0 Python/3.11.6 Linux/6.1 exe/x86_64'\n")
+        # pulumi-eks's minimum is checked by ./lab; this one passes (tests/test_lab_script.py tries others),
+        # and so do its credentials (`aws sts get-caller-identity`).
+        (bin_dir / "aws").write_text(f"#!/bin/sh\n[ \"$1\" = sts ] && echo '{STS_REPLY}' && exit 0\n"
+                                     "echo 'aws-cli/2.15.0 Python/3.11.6 Linux/6.1 exe/x86_64'\n")
         (bin_dir / "aws").chmod(0o755)
         self.log = tmp / "pulumi.log"
         self.backend = tmp / "backend"

@@ -3,6 +3,7 @@ must survive. No test here reaches AWS."""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
@@ -40,7 +41,7 @@ def aws(monkeypatch):
     for key in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
         monkeypatch.delenv(key, raising=False)
     with mock_aws():
-        yield boto3.Session(region_name=REGION)
+        yield lab_aws.shared_session(REGION)
 
 
 @pytest.fixture
@@ -51,7 +52,7 @@ def calls(aws, monkeypatch):
     def record(model, params, **_):
         recorded.append((model.name, params))
 
-    session = boto3.Session(region_name=REGION)
+    session = lab_aws.shared_session(REGION)
     # before-parameter-build sees the API parameters (before-call sees the wire request).
     session.events.register("before-parameter-build", record)
     monkeypatch.setattr(lab_aws, "make_session", lambda region: session)
@@ -220,8 +221,13 @@ def build_world(session: boto3.Session, *, leftovers: bool = True, in_use: bool 
 # Existence checks, straight from the fake AWS
 
 
+@functools.lru_cache(maxsize=None)
+def clients_of(session: boto3.Session) -> tuple:
+    return session.client("ec2"), session.client("elbv2")  # each new client costs ~15 ms of CPU
+
+
 def exists(session: boto3.Session, ident: str) -> bool:
-    ec2, elbv2 = session.client("ec2"), session.client("elbv2")
+    ec2, elbv2 = clients_of(session)
     if ident.startswith("sg-"):
         return any(g["GroupId"] == ident for g in ec2.describe_security_groups()["SecurityGroups"])
     if ident.startswith("eni-"):

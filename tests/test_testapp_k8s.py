@@ -186,8 +186,9 @@ def test_service_name_not_a_dns_label_is_caught(manifests):
 @pytest.mark.parametrize("overrides,fragment", [
     ({"lab:nodePort": 80}, "lab:nodePort = 80: expected a whole number from 30000 to 32767"),
     ({"lab:nodePortLocal": 30001}, "lab:nodePortLocal = 30001: is already used by lab:nodePort"),
-    ({"lab:appReplicas": 0}, "lab:appReplicas = 0: expected a whole number from 1 to 20"),
-    ({"lab:appReplicas": 1}, "lab:appReplicas = 1: expected at least 2: app1 keeps a replica in each node group"),
+    ({"lab:appReplicas": 0}, "lab:appReplicas = 0: expected a whole number from 2 to 20"),
+    ({"lab:appReplicas": 1}, "lab:appReplicas = 1: expected a whole number from 2 to 20 (at least 2: app1 keeps a "
+                             "replica in each node group"),
     ({"lab:externalName": "http://www.google.com"}, "lab:externalName = 'http://www.google.com': expected a DNS name"),
     ({"lab:externalName": "localhost"}, "lab:externalName = 'localhost'"),
     ({"lab:appImage": "Python 3"}, "lab:appImage = 'Python 3': expected an image reference"),

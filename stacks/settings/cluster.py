@@ -53,16 +53,16 @@ def instance_type(reader: Reader, key: str, default: str) -> str:
     value = reader.typed(key, str, default, "a string")
     if value in capacity.INSTANCE_TYPES:
         return value
-    known = ec2_instance_types()
-    if value not in known:
-        closest = difflib.get_close_matches(value, sorted(known), n=3, cutoff=0.6)
-        reader.problem(reader.key(key), value, "not an EC2 instance type" +
-                       (f"; closest: {', '.join(closest)}" if closest else "; such as t3.small"))
+    # Suggest only what the lab takes: a near miss of t3.small is never t2.small.
+    closest = difflib.get_close_matches(value, sorted(capacity.INSTANCE_TYPES), n=3, cutoff=0.6)
+    also = f"; closest the lab takes: {', '.join(closest)}" if closest else "; such as t3.small"
+    if value not in ec2_instance_types():
+        reader.problem(reader.key(key), value, "not an EC2 instance type" + also)
     else:
         reader.problem(reader.key(key), value, (
             "the lab takes x86_64 types whose pods per node it knows (stacks/capacity.py): families "
             f"{', '.join(capacity.FAMILIES)} (micro/small/medium to 2xlarge for t3 and t3a, large to 2xlarge "
-            "for the others)"))
+            "for the others)" + also))
     return default
 
 

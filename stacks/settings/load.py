@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 from stacks import names, versions
 from stacks.config_reader import Reader, SettingsError
 from stacks.settings.apps import check_node_ports, read_modules
 from stacks.settings.cluster import (PRIVATE_NODES_DEFAULT, PUBLIC_NODES_DEFAULT, check_version, expiry,
                                      node_group, principals, iso)
+from stacks.settings.namespaces import namespace_problems
 from stacks.settings.network import DEFAULT_REGION, check_network, vpc_network, default_subnets, default_zones
 from stacks.settings.types import (PROJECT, IngressNginxSettings, LabSettings, TraefikSettings)
 
@@ -29,8 +30,9 @@ RENAMED = {"nodePortSourceCidrs": "clientCidrs"}
 
 
 def load(raw: Mapping[str, Any], region: str | None, stack: str,
-         now: dt.datetime | None = None) -> LabSettings:
-    """Build LabSettings from the raw `lab:` config (keys without the prefix).
+         now: dt.datetime | None = None, other_keys: Iterable[str] = ()) -> LabSettings:
+    """Build LabSettings from the raw `lab:` config (keys without the prefix); `other_keys`
+    are the stack's keys of other namespaces (`aws:profile`), checked by name.
 
     Raises SettingsError listing every problem; nothing is registered before.
     """
@@ -75,11 +77,9 @@ def load(raw: Mapping[str, Any], region: str | None, stack: str,
 
     app_image = reader.string("appImage", DEFAULT_APP_IMAGE, IMAGE_PATTERN,
                               "expected an image reference such as python:3.14.0-alpine3.22")
-    app_replicas = reader.integer("appReplicas", 3, 1, 20)
-    if app_replicas < 2:
-        reader.problem(reader.key("appReplicas"), app_replicas,
-                       "expected at least 2: app1 keeps a replica in each node group (ng-private and "
-                       "ng-public), so that app-nodeport-local-svc answers on the public node")
+    app_replicas = reader.integer("appReplicas", 3, 2, 20, (
+        "at least 2: app1 keeps a replica in each node group, ng-private and ng-public, so that "
+        "app-nodeport-local-svc answers on the public node; how many fit depends on the node groups"))
     nginx_values = reader.obj("ingressNginx", INGRESS_NGINX_DEFAULT, {
         "serviceType": lambda r, f: r.choice(f, "NodePort", ["NodePort", "LoadBalancer"]),
         "httpNodePort": lambda r, f: r.integer(f, 30080, *NODE_PORT_RANGE),
@@ -115,6 +115,7 @@ def load(raw: Mapping[str, Any], region: str | None, stack: str,
                        "needs lab:modules.loadBalancerController true (it makes the NLB); or use NodePort")
 
     reader.unknown_keys(renamed=RENAMED)
+    reader.problems.extend(namespace_problems(other_keys, reader.read))
     if reader.problems:
         raise SettingsError(reader.problems)
 

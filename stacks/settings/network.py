@@ -6,7 +6,7 @@ import ipaddress
 import itertools
 import re
 
-from stacks.config_reader import Reader, parse_cidr
+from stacks.config_reader import Reader, host_bits, network_of, parse_cidr
 
 DEFAULT_REGION = "ap-northeast-2"
 
@@ -50,6 +50,10 @@ def check_network(reader: Reader, vpc: ipaddress.IPv4Network, zones: list[str], 
 
 def vpc_network(reader: Reader, text: str) -> ipaddress.IPv4Network:
     net = parse_cidr(text)
+    near = network_of(text) if net is None else None
+    if near is not None and 16 <= near.prefixlen <= 24:
+        reader.problem(reader.key("vpcCidr"), text, host_bits(near))
+        return near  # the subnets' defaults and checks follow the suggested block
     if net is None or not 16 <= net.prefixlen <= 24:
         reader.problem(reader.key("vpcCidr"), text,
                        "expected an IPv4 CIDR block from /16 to /24 (AWS VPC limits), such as 10.0.0.0/16")
