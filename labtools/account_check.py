@@ -41,9 +41,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--labs", type=labs_count, default=1, metavar="N",
                         help="check room for N labs like this one (a class); default 1")
     parser.add_argument("--json", action="store_true", help="print one JSON document with every check")
-    parser.add_argument("--up", action="store_true", help=(
-        "as ./lab up runs it: a stack without its file starts from Pulumi.dev.yaml, and the -c KEY=VALUE "
-        f"among the pulumi up arguments after -- apply; {SKIP_FLAG} among them skips the check"))
+    # As ./lab up runs it (the lab script's own flag): a stack without its file starts from
+    # Pulumi.dev.yaml, the -c KEY=VALUE among the pulumi up arguments after -- apply, and
+    # SKIP_FLAG among them skips the check.
+    parser.add_argument("--up", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("pulumi_args", nargs="*", help=argparse.SUPPRESS)
 
 
