@@ -37,6 +37,8 @@ COMMANDS: dict[str, tuple[str, str, str, str]] = {
                    "Write the stack's kubeconfig to .lab-state/NAME.kubeconfig (mode 600); print the export."),
     "env": ("labtools.reach", "add_env_arguments", "run_env",
             "Print the exports that point plain pulumi at the lab's state backend and passphrase file."),
+    "class": ("labtools.class_cli", "add_arguments", "run",
+              "A class of labs from a roster: plan, preflight, up, smoke, destroy, report (./lab class)."),
 }
 
 

@@ -10,8 +10,9 @@ os.environ["LAB_SETTINGS_DIR"] = str(Path(__file__).resolve().parent / "settings
 
 # The slowest modules first: with two workers taking a module at a time, a long module
 # that starts last would leave one worker idle while the other finishes it.
-SLOW_FIRST = ["test_local_replica.py", "test_lifecycle.py", "test_lab_stacks.py", "test_lab_destroy.py",
-              "test_plan.py", "test_settings_properties.py", "test_smoke_concurrency.py", "test_testapp.py"]
+SLOW_FIRST = ["test_local_replica.py", "test_lifecycle.py", "test_class_run.py", "test_lab_stacks.py",
+              "test_lab_destroy.py", "test_plan.py", "test_settings_properties.py", "test_smoke_concurrency.py",
+              "test_testapp.py"]
 
 
 def pytest_collection_modifyitems(config, items):
