@@ -30,7 +30,9 @@ from labtools.stack_file import ROOT
 
 # A stack file's keys that belong to its own secrets, never copied from or over another's.
 OWN_KEYS = ("encryptionsalt", "encryptedkey", "secretsprovider")
-BACKEND_VARS = ("PULUMI_BACKEND_URL", "PULUMI_CONFIG_PASSPHRASE", "PULUMI_CONFIG_PASSPHRASE_FILE")
+# Handed to each workspace by name. PULUMI_CONFIG_PASSPHRASE is not among them: a workspace's repr
+# shows its env_vars, and the CLI inherits it from this process anyway.
+BACKEND_VARS = ("PULUMI_BACKEND_URL", "PULUMI_CONFIG_PASSPHRASE_FILE")
 
 
 @dataclass
@@ -129,15 +131,23 @@ def now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
 
+HISTORY_PAGE = 10  # the CLI's own page size (stack_history.go)
+
+
 def created_at(stack: auto.Stack, fallback: dt.datetime) -> dt.datetime:
-    """When the lab was made: its first update since its last destroy (the stack's history)."""
-    first = fallback
-    for update in stack.history():  # newest first
-        if update.kind == "destroy" and update.result == "succeeded":
-            break
-        if update.kind == "update":
-            first = update.start_time.replace(tzinfo=dt.timezone.utc)
-    return first
+    """When the lab was made: its first update since its last destroy (the stack's history, newest
+    first, a page at a time)."""
+    first, page = fallback, 1
+    while True:
+        updates = stack.history(page_size=HISTORY_PAGE, page=page, show_secrets=False)
+        for update in updates:
+            if update.kind == "destroy" and update.result == "succeeded":
+                return first
+            if update.kind == "update":
+                first = update.start_time.replace(tzinfo=dt.timezone.utc)
+        if len(updates) < HISTORY_PAGE:
+            return first
+        page += 1
 
 
 def entry_summary(entrypoints: Any) -> dict[str, dict[str, Any]]:

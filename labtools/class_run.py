@@ -13,7 +13,9 @@ import time
 from concurrent.futures import ThreadPoolExecutor, wait
 from typing import Callable, Sequence
 
-from labtools.class_ops import FAILED, OPERATIONS, Context, Outcome, minutes_since, record_failure
+from pulumi.automation import CommandError
+
+from labtools.class_ops import FAILED, OPERATIONS, Context, Outcome, error_line, minutes_since, record_failure
 from labtools.class_report import folder
 from labtools.roster import Student
 
@@ -55,7 +57,8 @@ def run_class(ctx: Context, students: Sequence[Student], command: str, parallel:
         try:
             outcome = op(ctx, student)
         except Exception as err:  # noqa: BLE001 - one student's lab never stops the others
-            outcome = Outcome(FAILED[command][2], minutes_since(start), f"{type(err).__name__}: {err}"[:300])
+            said = error_line(err) if isinstance(err, CommandError) else f"{type(err).__name__}: {err}"[:300]
+            outcome = Outcome(FAILED[command][2], minutes_since(start), said)
             record_failure(ctx, student, command, outcome)
         with lock:
             running.pop(student.stack, None)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from labtools import class_plan, quotas
+from labtools import quotas
 from labtools.class_plan import Row, labs_held, max_parallel, ready_minutes
 from labtools.roster import lab_overrides, lab_settings, load_roster
 from labtools.simulate import run_lab

@@ -11,7 +11,6 @@ import time
 from pathlib import Path
 
 import pytest
-import yaml
 
 from tests.local_replica.replica import Replica
 from tests.test_lab_stacks import Project, moto_endpoint  # noqa: F401 (a fixture)
