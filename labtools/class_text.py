@@ -61,9 +61,11 @@ def print_needs(plan: dict[str, Any], p) -> None:
     p("\n".join(table(rows, right={2, 3, 4, 5})))
     held = plan["accountHolds"]
     verdict = "the class fits" if plan["fits"] else "the class does not fit"
-    p(f"At AWS's default quotas (assumed: the plan reads no account) it holds {held['labs']} lab(s) at once, "
-      f"bound by {', '.join(held['limitedBy'])}: {verdict}. ./lab class preflight --roster {plan['roster']} reads "
-      "the account's own quotas and usage, and gives the command that asks for more of each.")
+    holds = "no quota bounds the labs" if held["labs"] is None else \
+        f"it holds {held['labs']} lab(s) at once, bound by {', '.join(held['limitedBy'])}"
+    p(f"At AWS's default quotas (assumed: the plan reads no account) {holds}: {verdict}. ./lab class preflight "
+      f"--roster {plan['roster']} reads the account's own quotas and usage, and gives the command that asks for "
+      "more of each.")
 
 
 def print_times(plan: dict[str, Any], p) -> None:
@@ -90,7 +92,7 @@ def print_preflight(doc: dict[str, Any], out: TextIO) -> None:
     for c in doc["checks"]:
         value = "" if c["value"] is None else f"{c['value']}{'*' if c['assumed'] else ''}"
         used = "?" if c["quotaCode"] and c["used"] is None else c["used"]
-        rows.append((c["name"][:60], c["quotaCode"], value, used, c["needed"], c["verdict"]))
+        rows.append((c["name"], c["quotaCode"], value, used, c["needed"], c["verdict"]))
     p("\n".join(table(rows, right={2, 3, 4})))
     if any(c["assumed"] for c in doc["checks"]):
         p("  * assumed: AWS's default, where Service Quotas gave no value (permissions, or a quota it does not know)")
