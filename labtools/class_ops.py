@@ -45,7 +45,6 @@ class Context:
     command: Any = None
     """One pulumi_command for every workspace (its `pulumi version` check runs once)."""
     admit: tuple[str, ...] = ()
-    yes: bool = False
     smoke_args: tuple[str, ...] = ()
     stop: threading.Event = field(default_factory=threading.Event)
     # `stack select` and `stack init` also select the stack in the project's workspace file,

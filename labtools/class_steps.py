@@ -107,7 +107,7 @@ def run_step(roster: Roster, students: list[Student], results: Path, args: argpa
     if parallel is None:
         return 1
     ctx = Context(roster, settings_dir(), results.resolve(), pulumi, admit=tuple(getattr(args, "admit", ())),
-                  yes=bool(getattr(args, "yes", False)), smoke_args=tuple(getattr(args, "pytest_args", ())))
+                  smoke_args=tuple(getattr(args, "pytest_args", ())))
     say(f"class {command}: {len(students)} lab(s), {parallel} at a time (at most {DEFAULT_MAX_PARALLEL} unless "
         f"--parallel); each lab's own lines in {ctx.out}/<stack>/{command}.log")
     status = 0
