@@ -44,6 +44,8 @@ COMMANDS: dict[str, tuple[str, str, str, str]] = {
             "Print the exports that point plain pulumi at the lab's state backend and passphrase file."),
     "credentials": ("labtools.credentials", "add_arguments", "run",
                     "Check the AWS credentials with the AWS CLI (told apart from a network failure)."),
+    "class": ("labtools.class_cli", "add_arguments", "run",
+              "A class of labs from a roster: plan, preflight, up, smoke, destroy, report (./lab class)."),
 }
 # Commands that call AWS: their credentials are checked once their arguments are good.
 NEEDS_CREDENTIALS = {"sweep", "audit"}

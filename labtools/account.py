@@ -85,6 +85,16 @@ def own(tags: dict[str, str], model: LabModel) -> bool:
             and tags.get(TAG_CLUSTER) == s.cluster_name)
 
 
+def cluster_tags(eks: Any, name: str) -> dict[str, str] | None:
+    """The tags of the EKS cluster of that name, or None when there is none."""
+    try:
+        return eks.describe_cluster(name=name)["cluster"].get("tags") or {}
+    except ClientError as err:
+        if err.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
+            return None
+        raise
+
+
 def first_batch(c: dict[str, Any], model: LabModel) -> dict[str, Callable[[], Any]]:
     s = model.settings
     ec2, eks = c["ec2"], c["eks"]
@@ -107,13 +117,6 @@ def first_batch(c: dict[str, Any], model: LabModel) -> dict[str, Callable[[], An
         return [{"type": i["InstanceType"], "spot": i.get("InstanceLifecycle") == "spot",
                  "tags": tag_dict(i.get("Tags"))} for r in pages for i in r["Instances"]]
 
-    def cluster() -> dict[str, str] | None:
-        try:
-            return eks.describe_cluster(name=s.cluster_name)["cluster"].get("tags") or {}
-        except ClientError as err:
-            if err.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
-                return None
-            raise
 
     def offerings() -> list[tuple[str, str]]:
         found = paginate(ec2, "describe_instance_type_offerings", "InstanceTypeOfferings",
@@ -141,7 +144,7 @@ def first_batch(c: dict[str, Any], model: LabModel) -> dict[str, Callable[[], An
         "load-balancers": lambda: [(lb["LoadBalancerArn"], lb["Type"]) for lb in
                                    paginate(c["elbv2"], "describe_load_balancers", "LoadBalancers")],
         "clusters": lambda: list(paginate(eks, "list_clusters", "clusters")),
-        "cluster": cluster,
+        "cluster": lambda: cluster_tags(eks, s.cluster_name),
         "offerings": offerings,
         "versions": versions,
     })

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import unicodedata
 
 LB_NAME_MAX = 32
 INGRESS_GROUP_MAX = 63
@@ -26,8 +27,10 @@ CLUSTER_NAME_MAX = IAM_ROLE_MAX - len(EKS_SERVICE_ROLE) - 1 - 7  # 43
 
 
 def _slug(text: str) -> str:
-    """Lower case, anything but letters and digits as one hyphen, none at either end."""
-    return re.sub(r"-+", "-", re.sub(r"[^a-z0-9]", "-", text.lower())).strip("-")
+    """Lower case, accents dropped (`É` -> `e`), anything but letters and digits as one hyphen,
+    none at either end."""
+    folded = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    return re.sub(r"-+", "-", re.sub(r"[^a-z0-9]", "-", folded.lower())).strip("-")
 
 
 def _hash(text: str) -> str:
@@ -61,3 +64,31 @@ def valid_load_balancer_name(name: str) -> bool:
 
 def valid_ingress_group(name: str) -> bool:
     return len(name) <= INGRESS_GROUP_MAX and bool(INGRESS_GROUP_RULE.match(name))
+
+
+def part(text: str) -> str:
+    """What a derived name keeps of `text`: `Élodie.Martin` -> `elodie-martin`."""
+    return _slug(text)
+
+
+def usable(text: str) -> bool:
+    """Whether a name leaves any letter or digit for the names derived from it."""
+    return bool(_slug(text))
+
+
+def class_lab(class_name: str, student: str) -> str:
+    """A class lab's cluster (and stack) name: `<class>-<student>`, e.g. `k8s-fall-2026-alice`.
+
+    Names come from people (`Élodie.Martin`, `jun_park`): a name that had to be lower-cased,
+    changed or cut keeps a hash of the class and the id as given, so two labs never share one.
+    When cut, the student's part keeps at least half the room: it is what tells labs apart.
+    """
+    cls, sid = _slug(class_name) or "class", _slug(student) or "student"
+    name = f"{cls}-{sid}"
+    if cls == class_name and sid == student and len(name) <= CLUSTER_NAME_MAX:
+        return name
+    tag = _hash(f"{class_name}\n{student}")
+    room = CLUSTER_NAME_MAX - len(tag) - 2  # two hyphens: class-student-hash
+    keep_sid = min(len(sid), room - min(len(cls), room // 2))
+    keep_cls = room - keep_sid
+    return f"{cls[:keep_cls].rstrip('-')}-{sid[:keep_sid].rstrip('-')}-{tag}"

@@ -16,7 +16,7 @@ os.environ.setdefault("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
 # that starts last would leave one worker idle while the other finishes it. xdist follows
 # this order only with --no-loadscope-reorder (./lab test passes it); it would otherwise
 # sort modules by their number of tests.
-SLOW_FIRST = ["test_local_replica.py", "test_lab_stacks.py", "test_lab_destroy.py", "test_gone_cluster.py",
+SLOW_FIRST = ["test_local_replica.py", "test_class_run.py", "test_lab_stacks.py", "test_lab_destroy.py", "test_gone_cluster.py",
               "test_reap.py", "test_plan.py", "test_plan_output.py", "test_lifecycle.py",
               "test_settings_properties.py", "test_k8s_schema.py", "test_smoke_concurrency.py",
               "test_settings.py", "test_webhooks.py", "test_access.py", "test_testapp.py"]
