@@ -32,6 +32,7 @@ from labtools.class_plan import ready_minutes  # noqa: E402
 from labtools.roster import lab_settings, load_roster  # noqa: E402
 from stacks import estimates  # noqa: E402
 from stacks.model import lab_model  # noqa: E402
+from tests.benchmark_file import replace_section  # noqa: E402
 
 TITLE = "## A class of labs"
 FAKE = ROOT / "tests" / "fake_pulumi" / "pulumi"
@@ -130,10 +131,7 @@ def section(row: dict) -> str:
 
 
 def write(row: dict) -> None:
-    path = ROOT / "BENCHMARK.md"
-    head, _, rest = path.read_text().partition(TITLE)
-    tail = rest.partition("\n## ")[2]  # a section after this one stays
-    path.write_text(head.rstrip("\n") + "\n\n" + section(row) + (f"\n## {tail}" if tail else ""))
+    replace_section(TITLE, section(row))
 
 
 def main(argv: list[str] | None = None) -> int:

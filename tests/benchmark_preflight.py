@@ -30,6 +30,7 @@ from labtools import account  # noqa: E402
 from labtools.account_judge import judge  # noqa: E402
 from labtools.stack_file import stack_settings  # noqa: E402
 from stacks.model import lab_model  # noqa: E402
+from tests.benchmark_file import replace_section  # noqa: E402
 from tests.local_replica.wan import DelayProxy  # noqa: E402
 
 TITLE = "## The account preflight"
@@ -141,11 +142,7 @@ def section(row: dict) -> str:
 
 
 def write(row: dict) -> None:
-    path = ROOT / "BENCHMARK.md"
-    text = path.read_text()
-    head, _, rest = text.partition(TITLE)
-    tail = rest.partition("\n## ")[2]  # a section after this one stays
-    path.write_text(head.rstrip("\n") + "\n\n" + section(row) + (f"\n## {tail}" if tail else ""))
+    replace_section(TITLE, section(row))
 
 
 def main(argv: list[str] | None = None) -> int:
