@@ -1,6 +1,6 @@
 """The tools beside the lab's program: the simulated cloud, the offline plan, the
-sweeper and the leak audit. They import the program (stacks, components); the
-program never imports them. Run them with `./lab plan|sweep|audit` (or
+sweeper, the leak audit and mutation testing. They import the program (stacks,
+components); the program never imports them. Run them with `./lab plan|sweep|audit|mutate` (or
 `python -m labtools COMMAND`)."""
 
 

@@ -24,6 +24,8 @@ COMMANDS: dict[str, tuple[str, str, str, str]] = {
               "Delete what the controllers left for a cluster (dry run without --yes)."),
     "audit": ("labtools.audit", "add_audit_arguments", "run_audit",
               "Exit 1 and list what is left of a cluster (or of expired labs)."),
+    "mutate": ("labtools.mutate", "add_arguments", "run",
+               "Mutation testing of the pure modules: per module the score and every surviving mutant."),
     "plan": ("labtools.plan", "add_arguments", "run",
              "Show what the lab would build, cost and take, offline (no AWS, no Pulumi CLI)."),
     "identity": ("labtools.identity", "add_arguments", "run", "Print the cluster name and region of a stack's settings."),
