@@ -5,6 +5,7 @@ negated (`<` to `<=`, `==` to `!=`, `in` to `not in`), an arithmetic operator
 swapped, a number moved by one, `True`/`False` swapped, `and`/`or` swapped, a
 `not` dropped, a condition negated, `min`/`max` swapped, a returned value emptied
 (`return x` gives `x.__class__()`: `[]`, `0`, `''`, `False`, or a TypeError).
+Docstrings, annotations and decorators are left alone.
 Mutants are numbered in source order, so `source(text, i)` remakes mutant i from
 the text alone; a mutant's module is written back with `ast.unparse` (comments go,
 behaviour stays: the runner first checks that the unmutated rewrite passes).
@@ -33,6 +34,8 @@ class Mutant:
     description: str
     end_line: int = 0
     """The last line of the mutated code (a test that runs none of line..end_line cannot kill it)."""
+    column: int = 0
+    """Where on `line` the mutated code starts, from 1: tells apart two `1` -> `2` of one line."""
 
 
 def _text(node: ast.AST, limit: int = 60) -> str:
@@ -53,10 +56,11 @@ class _Walker(ast.NodeTransformer):
     def _place(self, node: ast.AST, description: str) -> bool:
         """Counts one mutant here; True when it is the one to apply."""
         index, self.count = self.count, self.count + 1
-        self.found.append(Mutant(index, node.lineno, description, node.end_lineno or node.lineno))
+        self.found.append(Mutant(index, node.lineno, description, node.end_lineno or node.lineno, node.col_offset + 1))
         return index == self.target
 
-    # Annotations and docstrings do nothing at run time: no mutants there.
+    # Annotations and docstrings do nothing at run time, and decorators' arguments tune caching or
+    # immutability (`maxsize=256`, `frozen=True`), not results: no mutants there.
     def visit_arg(self, node: ast.arg) -> ast.arg:
         return node
 
@@ -67,14 +71,12 @@ class _Walker(ast.NodeTransformer):
 
     def visit_FunctionDef(self, node: ast.FunctionDef) -> ast.AST:
         node.args = self.generic_visit(node.args)  # defaults; the args' annotations are skipped
-        node.decorator_list = [self.visit(d) for d in node.decorator_list]
         node.body = self._body(node.body)
         return node
 
     visit_AsyncFunctionDef = visit_FunctionDef
 
     def visit_ClassDef(self, node: ast.ClassDef) -> ast.AST:
-        node.decorator_list = [self.visit(d) for d in node.decorator_list]
         node.body = self._body(node.body)
         return node
 

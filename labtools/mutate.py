@@ -43,8 +43,9 @@ PURE = ("stacks/settings/apps.py", "stacks/settings/cluster.py", "stacks/setting
 FACADES = {"smoke_tests.routes": ("smoke_tests.outputs",), "stacks.settings.apps": ("stacks.settings",),
            "stacks.settings.cluster": ("stacks.settings",), "stacks.settings.load": ("stacks.settings",),
            "stacks.settings.network": ("stacks.settings",), "stacks.settings.types": ("stacks.settings",)}
-# Test files that reach a module without importing it.
-EXTRA_TESTS = {"stacks.names": ("tests/test_settings.py",)}  # the settings hold a cluster name to CLUSTER_NAME_MAX
+# Test files that reach a module without importing it: the settings hold a cluster name to
+# names.CLUSTER_NAME_MAX; the probes re-export stats.requests_needed.
+EXTRA_TESTS = {"stacks.names": ("tests/test_settings.py",), "smoke_tests.stats": ("tests/test_smoke_probes.py",)}
 NOT_COPIED = {".git", "venv", "__pycache__", ".lab-state", ".hypothesis", ".pytest_cache", "manifests"}
 # Plugins no covering test uses cost start-up time on every run.
 PYTEST = ["-B", "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "-p", "no:xdist", "-p", "no:html",
@@ -234,12 +235,13 @@ def chosen_modules(args: argparse.Namespace, root: Path = ROOT) -> list[str]:
 def run(args: argparse.Namespace) -> int:
     modules = chosen_modules(args)
     if args.list:
-        found = {m: sorted(mutants.mutants((ROOT / m).read_text()), key=lambda x: (x.line, x.index)) for m in modules}
+        found = {m: sorted(mutants.mutants((ROOT / m).read_text()), key=lambda x: (x.line, x.column, x.index))
+                 for m in modules}
         if args.json:
-            print(json.dumps({m: [{"line": x.line, "mutant": x.description} for x in ms] for m, ms in found.items()},
-                             indent=2))
+            print(json.dumps({m: [{"line": x.line, "column": x.column, "mutant": x.description} for x in ms]
+                              for m, ms in found.items()}, indent=2))
         else:
-            print("\n".join(f"{m}:{x.line}: {x.description}" for m, ms in found.items() for x in ms))
+            print("\n".join(f"{m}:{x.line}:{x.column}: {x.description}" for m, ms in found.items() for x in ms))
         return 0
 
     def progress(r: ModuleResult) -> None:

@@ -28,7 +28,7 @@ class ModuleResult:
 def _survivors(r: ModuleResult) -> list[tuple[Mutant, bool]]:
     """(mutant, run by a test) of every survivor, by line."""
     both = [(m, True) for m in r.survivors] + [(m, False) for m in r.unrun]
-    return sorted(both, key=lambda s: (s[0].line, s[0].description))
+    return sorted(both, key=lambda s: (s[0].line, s[0].column, s[0].description))
 
 
 def _killed(r: ModuleResult) -> int:
@@ -42,7 +42,8 @@ def report_lines(results: list[ModuleResult]) -> list[str]:
         timeouts = f", {len(r.timeouts)} of them by timeout" if r.timeouts else ""
         lines.append(f"{r.module}: {r.mutants} mutants, {_killed(r)} killed{timeouts} ({r.score:.1f}%), "
                      f"{r.mutants - _killed(r)} survived; tests: {', '.join(sorted(r.tests)) or 'none'}")
-        lines += [f"  survived {r.module}:{m.line}: {m.description}{'' if ran else ' (no test runs this line)'}"
+        lines += [f"  survived {r.module}:{m.line}:{m.column}: {m.description}"
+                  f"{'' if ran else ' (no test runs this line)'}"
                   for m, ran in _survivors(r)]
         if r.error:
             lines.append(f"  ERROR: {r.error}")
@@ -53,5 +54,6 @@ def report_json(results: list[ModuleResult]) -> dict:
     return {"modules": [{
         "module": r.module, "tests": sorted(r.tests), "mutants": r.mutants, "killed": _killed(r),
         "timeouts": len(r.timeouts), "score": round(r.score, 1), "error": r.error,
-        "survivors": [{"line": m.line, "mutant": m.description, "run": ran} for m, ran in _survivors(r)],
+        "survivors": [{"line": m.line, "column": m.column, "mutant": m.description, "run": ran}
+                      for m, ran in _survivors(r)],
     } for r in sorted(results, key=lambda r: r.module)]}

@@ -173,7 +173,11 @@ def test_nodes_too_small_for_the_fewest_replicas_suggest_no_count():
     assert problem.endswith("2 of them DaemonSets); raise desiredSize or use a larger instanceType"), problem
 
 
-@pytest.mark.parametrize("lab, replicas, most", [({}, 10, 9), (NO_TRAEFIK, 12, 10), (MICRO_PUBLIC, 7, 4)])
+MICRO_PRIVATE = {"lab:privateNodeGroup": {"instanceType": "t3.micro"}}  # 4 pods besides the DaemonSets: 2 fit
+
+
+@pytest.mark.parametrize("lab, replicas, most", [({}, 10, 9), (NO_TRAEFIK, 12, 10), (MICRO_PUBLIC, 7, 4),
+                                                 (MICRO_PRIVATE, 3, 2)])
 def test_the_suggested_replica_count_is_the_largest_that_fits(lab, replicas, most):
     assert suggested(fit.pod_problems(model_of({**lab, "lab:appReplicas": replicas}))) == most
     assert fit.pod_problems(model_of({**lab, "lab:appReplicas": most})) == []

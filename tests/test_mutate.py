@@ -17,6 +17,7 @@ from __future__ import annotations
 LIMIT: int = 3
 
 
+@lru_cache(maxsize=4)
 def f(x: Literal[7], items=()) -> bool:
     """Not mutated either: 5."""
     if x < LIMIT and not items:
@@ -27,18 +28,18 @@ def f(x: Literal[7], items=()) -> bool:
 
 def test_every_kind_of_mutant_in_source_order():
     assert [(m.line, m.description) for m in mutants.mutants(SNIPPET)] == [
-        (3, "`3` -> `4`"),
-        (8, "`<` -> `<=` in `x < LIMIT`"),
-        (8, "`not ` dropped in `not items`"),
-        (8, "`and` -> `or` in `x < LIMIT and (not items)`"),
-        (9, "`2` -> `3`"),
-        (9, "`min` -> `max` in `min(x, 2)`"),
-        (9, "`1` -> `2`"),
-        (9, "`+` -> `-` in `min(x, 2) + 1`"),
-        (9, "return emptied: `min(x, 2) + 1`"),
-        (8, "condition negated: `x < LIMIT and (not items)`"),
-        (10, "`in` -> `not in` in `x in items`"),
-        (10, "return emptied: `x in items`"),
+        (3, "`3` -> `4`"),  # not the decorator's 4, nor the 5 and 7 of a docstring and an annotation
+        (9, "`<` -> `<=` in `x < LIMIT`"),
+        (9, "`not ` dropped in `not items`"),
+        (9, "`and` -> `or` in `x < LIMIT and (not items)`"),
+        (10, "`2` -> `3`"),
+        (10, "`min` -> `max` in `min(x, 2)`"),
+        (10, "`1` -> `2`"),
+        (10, "`+` -> `-` in `min(x, 2) + 1`"),
+        (10, "return emptied: `min(x, 2) + 1`"),
+        (9, "condition negated: `x < LIMIT and (not items)`"),
+        (11, "`in` -> `not in` in `x in items`"),
+        (11, "return emptied: `x in items`"),
     ]
 
 
@@ -73,16 +74,16 @@ def test_a_toy_run_kills_reports_survivors_and_skips_lines_no_test_runs(tmp_path
         "1 modules, 5 mutants, 1 killed (20.0%)",
         "toy/calc.py: 5 mutants, 1 killed (20.0%), 4 survived; tests: tests/test_calc.py",
         # clamp(5, 3) cannot tell `>` from `>=`; `x - 1` is never called.
-        "  survived toy/calc.py:2: `>` -> `>=` in `x > top`",
-        "  survived toy/calc.py:6: `-` -> `+` in `x - 1` (no test runs this line)",
-        "  survived toy/calc.py:6: `1` -> `2` (no test runs this line)",
-        "  survived toy/calc.py:6: return emptied: `x - 1` (no test runs this line)",
+        "  survived toy/calc.py:2:19: `>` -> `>=` in `x > top`",
+        "  survived toy/calc.py:6:5: return emptied: `x - 1` (no test runs this line)",
+        "  survived toy/calc.py:6:12: `-` -> `+` in `x - 1` (no test runs this line)",
+        "  survived toy/calc.py:6:16: `1` -> `2` (no test runs this line)",
     ]
     assert [m.description for m in result.killed] == ["return emptied: `top if x > top else x`"]
     report = mutate.report_json([result])["modules"][0]
     assert {k: report[k] for k in ("module", "mutants", "killed", "timeouts", "score", "error")} == {
         "module": "toy/calc.py", "mutants": 5, "killed": 1, "timeouts": 0, "score": 20.0, "error": None}
-    assert report["survivors"][0] == {"line": 2, "mutant": "`>` -> `>=` in `x > top`", "run": True}
+    assert report["survivors"][0] == {"line": 2, "column": 19, "mutant": "`>` -> `>=` in `x > top`", "run": True}
     assert (tmp_path / "toy/calc.py").read_text() == TOY["toy/calc.py"]  # the tree is never touched
 
 
@@ -110,8 +111,9 @@ def test_a_mutant_past_its_timeout_is_stopped_with_its_children(tmp_path):
 
 
 def test_covering_tests_are_found_by_their_imports_and_facades():
-    assert mutate.covering_tests("smoke_tests/stats.py") == [
-        "tests/test_smoke_stats.py", "tests/test_smoke_verdicts.py", "tests/test_smoke_weights.py"]
+    assert mutate.covering_tests("smoke_tests/stats.py") == [  # test_smoke_probes: EXTRA_TESTS
+        "tests/test_smoke_probes.py", "tests/test_smoke_stats.py", "tests/test_smoke_verdicts.py",
+        "tests/test_smoke_weights.py"]
     assert "tests/test_settings.py" in mutate.covering_tests("stacks/settings/network.py")  # via stacks.settings
 
 
@@ -131,7 +133,7 @@ def test_the_front_door_lists_the_mutants_and_its_usage_names_the_command():
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert len(lines) == len(mutants.mutants((mutate.ROOT / "stacks/names.py").read_text()))
-    assert "stacks/names.py:17: `32` -> `33`" in lines
+    assert "stacks/names.py:17:15: `32` -> `33`" in lines
     usage = subprocess.run([str(mutate.ROOT / "lab"), "help"], capture_output=True, text=True, timeout=10).stdout
     assert "./lab mutate  [MODULE..] [--json]" in usage and usage.splitlines()[0] == "The lab's front door."
     assert usage.splitlines()[-1].startswith("PULUMI_CONFIG_PASSPHRASE(_FILE)")  # the whole header, no more

@@ -108,6 +108,15 @@ def test_a_weighted_route_no_weighted_app_answered_names_both():
         "gateway /canary: app2 never answered (weights app1 80, app2 20; n=0, no app answered)"]
 
 
+def test_another_apps_replies_on_another_node_are_not_this_local_routes():
+    ep = Entrypoint("nodeport-local", "L4", (weights.CANARY,), node_port=30002, external_traffic_policy="Local")
+    contract = dataclasses.replace(weights.CONTRACT, entrypoints={"nodeport-local": ep})
+    got = weights.replies(178, 44) + [probes.reply(app="app3", pod="app3-x", path="/canary", node="n2")]
+    assert probes.verdict(got, weights.CANARY, ep, contract) == [
+        "nodeport-local /canary: expected one of app1, app2 (weights), got app3 from pod app3-x (1 of 223 requests; "
+        "route sent to the wrong app)"]
+
+
 def test_a_route_without_weights_has_no_split():
     assert judge.split_of(weights.HEADER, weights.replies(0, 37)) is None
 
@@ -115,7 +124,7 @@ def test_a_route_without_weights_has_no_split():
 def test_a_rejected_split_of_three_apps_names_the_worst_app_and_bonferroni():
     split = stats.split_test({"a": 70, "b": 100, "c": 70}, {"a": 50, "b": 25, "c": 25})
     worst = min(split.apps, key=lambda a: a.p_value)
-    assert worst.app == "a" and split.rejected
+    assert worst.app == "a" and split.rejected and split.p_value == worst.p_value
     assert judge.split_problem(split) == (
         "split a 29.2% (70) / b 41.7% (100) / c 29.2% (70) of n=240 is not 50/25/25 (accepts "
         f"a in {judge.accepts(split, split.apps[0])}, b in {judge.accepts(split, split.apps[1])}, "
