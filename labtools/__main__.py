@@ -31,6 +31,8 @@ COMMANDS: dict[str, tuple[str, str, str, str]] = {
              "List the backend's labs by expiresAt; with --yes destroy the expired ones, one at a time (./lab reap)."),
     "reap-summary": ("labtools.reap_tools", "add_summary_arguments", "run_summary",
                      "Render a `reap --json` report as Markdown (the reaper workflow's job summary)."),
+    "mutate": ("labtools.mutate", "add_arguments", "run",
+               "Mutation testing of the pure modules: per module the score and every surviving mutant."),
     "plan": ("labtools.plan", "add_arguments", "run",
              "Show what the lab would build, cost and take, offline (no AWS, no Pulumi CLI)."),
     "preflight": ("labtools.account_check", "add_arguments", "run",

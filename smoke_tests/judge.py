@@ -216,5 +216,5 @@ def judge_redirect(ep: Entrypoint, result: EntrypointResult) -> list[str]:
 
 def share(replies: list[Reply]) -> dict[str, float]:
     counts = Counter(str(r.field("pod")) for r in replies if r.from_app)
-    total = sum(counts.values()) or 1
+    total = sum(counts.values())  # no reply: no pod, no division
     return {pod: 100.0 * c / total for pod, c in sorted(counts.items())}

@@ -33,7 +33,7 @@ def requests_needed(k: int, miss: float = MISS_PROBABILITY) -> int:
     """
     if k <= 1:
         return 1
-    return max(1, math.ceil(math.log(miss / k) / math.log(1 - 1 / k)))
+    return math.ceil(math.log(miss / k) / math.log(1 - 1 / k))  # both logs negative: at least 1
 
 
 # ---- the exact binomial test ------------------------------------------------
@@ -138,8 +138,8 @@ def weighted_requests_needed(weights: Mapping[str, int], replicas: Mapping[str, 
     """Smallest n such that (a) miss_bound(n) <= MISS_PROBABILITY and (b), for uneven
     weights, even_accepted(m) <= BETA for every m in n .. n + window(n).
 
-    (a) is monotone in n; (b) is not quite (see window), so n - 1 always violates
-    (a) or (b) itself. Raises ValueError past MAX_REQUESTS.
+    (a) is monotone in n: bisection. (b) is not quite (see window): a scan up from there
+    that skips what a failure rules out. Raises ValueError past MAX_REQUESTS.
     """
     return _needed(tuple(sorted(weights.items())), tuple(sorted((a, replicas[a]) for a in weights)))
 
@@ -147,34 +147,20 @@ def weighted_requests_needed(weights: Mapping[str, int], replicas: Mapping[str, 
 @lru_cache(maxsize=256)
 def _needed(weights: tuple, replicas: tuple) -> int:
     w, r = dict(weights), dict(replicas)
-    n_a = _smallest(lambda n: miss_bound(w, r, n) <= MISS_PROBABILITY, 1)
-    if n_a > MAX_REQUESTS:
-        raise ValueError(f"seeing every replica needs {n_a} requests, more than the {MAX_REQUESTS} the suite sends")
+    n = _smallest(lambda n: miss_bound(w, r, n) <= MISS_PROBABILITY, 1)
+    if n > MAX_REQUESTS:
+        raise ValueError(f"seeing every replica needs {n} requests, more than the {MAX_REQUESTS} the suite sends")
     if is_even(w):
-        return n_a
-    holds = lru_cache(maxsize=None)(lambda n: even_accepted(w, n) <= BETA)
-
-    def good(n: int) -> bool:
-        return all(holds(m) for m in range(n, n + window(n) + 1))
-
-    if good(n_a):
-        return n_a
+        return n
     guess = _normal_guess(w)
     if guess > 2 * MAX_REQUESTS:
-        raise ValueError(_too_even(guess))
-    # The first n where (b) holds, by bisection as if monotone (galloping up from the guess)...
-    lo, hi = n_a, min(MAX_REQUESTS, max(n_a + 1, guess))
-    while not holds(hi):
-        if hi >= MAX_REQUESTS:
-            raise ValueError(_too_even(guess))
-        lo, hi = hi, min(MAX_REQUESTS, math.ceil(hi * 1.25))
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        lo, hi = (lo, mid) if holds(mid) else (mid, hi)
-    # ...then up past every failure inside the window: (b) fails at n - 1.
-    n = hi
-    while failed := [m for m in range(n, n + window(n) + 1) if not holds(m)]:
-        n = failed[-1] + 1
+        raise ValueError(_too_even(guess))  # at once, not after a scan up to MAX_REQUESTS
+    holds = lru_cache(maxsize=None)(lambda m: even_accepted(w, m) <= BETA)
+    # n is good when (b) holds on all of n .. n + window(n). A failure at m rules out every n up
+    # to m (their windows reach m, as window grows with n): each window is read from its top, and
+    # the scan goes on past the highest failure. So the n returned is the smallest good one.
+    while (failed := next((m for m in range(n + window(n), n - 1, -1) if not holds(m)), None)) is not None:
+        n = failed + 1
         if n > MAX_REQUESTS:
             raise ValueError(_too_even(guess))
     return n

@@ -9,7 +9,7 @@ INSTANCE_TYPES: (ENIs, IPv4 addresses per ENI) of the x86_64 families the lab
 accepts, from the EC2 documentation ("Maximum IP addresses per network
 interface"). PUBLISHED_MAX_PODS: the EKS figures for the same types, from
 awslabs/amazon-eks-ami templates/shared/runtime/eni-max-pods.txt (commit
-0254c5b4, read 2026-11-21); tests/test_capacity.py holds the two together.
+0254c5b4, read 2026-11-21); tests/test_fits.py holds the two together.
 """
 
 from __future__ import annotations

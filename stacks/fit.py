@@ -65,22 +65,25 @@ def pod_problems(model: LabModel) -> list[str]:
     per_type = "; ".join(sorted({f"{ng.instance_type}: {capacity.max_pods(ng.instance_type)} pods per node under "
                                  f"the VPC CNI, {capacity.DAEMONSET_PODS} of them DaemonSets" for ng in model.node_groups}))
     problems = []
-    most = (room - sum(shared.values())) // len(APPS)
-    for ng, g in zip(model.node_groups, groups):
-        if model.on_every_node_group and math.ceil(r / len(groups)) > g.capacity - g.daemonsets:
-            most = min(most, 2 * (g.capacity - g.daemonsets))
+    free = [g.capacity - g.daemonsets for g in groups]
+    spread = math.ceil(r / len(groups))  # the replicas of an app kept on every node group, in each
+    # The largest count that fits, suggested only if the settings take it: at least one replica
+    # per node group (lab:appReplicas >= 2, stacks/settings/load.py).
+    most = min([(room - sum(shared.values())) // len(APPS)]
+               + ([len(groups) * f for f in free] if model.on_every_node_group else []))
+    lower = f"lower lab:appReplicas to at most {most}, or " if most >= len(groups) else ""
+    for ng, g, room_here in zip(model.node_groups, groups, free):
+        if model.on_every_node_group and spread > room_here:
             problems.append(
-                f"lab:appReplicas = {r}: {', '.join(model.on_every_node_group)} keeps "
-                f"{math.ceil(r / len(groups))} replicas in {ng.name}, whose {g.nodes} x {ng.instance_type} run "
-                f"{g.capacity - g.daemonsets} pods besides the DaemonSets ({per_type}); lower lab:appReplicas, "
-                f"or raise {_key(ng)}.desiredSize or its instanceType")
+                f"lab:appReplicas = {r}: {', '.join(model.on_every_node_group)} keeps {spread} replicas in "
+                f"{ng.name}, whose {g.nodes} x {ng.instance_type} run {room_here} pods besides the DaemonSets "
+                f"({per_type}); {lower}raise {_key(ng)}.desiredSize or its instanceType")
     if need > room:
         shared_text = ", ".join(f"{n} {name}" for name, n in shared.items())
         problems.append(
             f"lab:appReplicas = {r} with {where}: the lab places {need} pods ({len(APPS) * r} of "
             f"{' and '.join(APPS)}, {shared_text}) but the nodes run {room} besides the DaemonSets "
-            f"({per_type}); lower lab:appReplicas to at most {max(most, 0)}, or raise desiredSize or "
-            "use a larger instanceType")
+            f"({per_type}); {lower}raise desiredSize or use a larger instanceType")
     return problems
 
 
