@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import urllib.request
 import subprocess
 import sys
 from pathlib import Path
@@ -45,7 +46,11 @@ def moto_endpoint():
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
+    endpoint = f"http://{host}:{port}"
+    # moto's backends are global to the process: an earlier module's server (or mock_aws) left
+    # its VPCs and clusters there. A module starts from an empty account.
+    urllib.request.urlopen(urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST"), timeout=10)
+    yield endpoint
     server.stop()
 
 
