@@ -176,7 +176,7 @@ def host_bits(net: ipaddress.IPv4Network) -> str:
 
 
 def unknown_key(name: str, known: Iterable[str], prefix: str) -> str:
-    """"unknown key", with the known key it is a near miss of, or else every known key."""
+    """The message for an unknown key: the known key it is a near miss of, or else every known key."""
     close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.75) or \
         [k for k in sorted(known) if k.lower() == name.lower()]
     if close:

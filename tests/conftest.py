@@ -8,7 +8,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 # The posts' settings of the tests' own copy, never the user's Pulumi.*.yaml (subprocesses inherit it).
 os.environ["LAB_SETTINGS_DIR"] = str(Path(__file__).resolve().parent / "settings")
 # moto makes thousands of public AMIs for each new EC2 backend (every test's mock_aws); the
-# lab's tools never look at AMIs, and skipping them halves the sweeper tests' CPU.
+# lab's tools never look at AMIs, and making them was a fifth of the sweeper tests' CPU.
 os.environ.setdefault("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
 
 
