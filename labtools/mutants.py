@@ -6,7 +6,7 @@ swapped, a number moved by one, `True`/`False` swapped, `and`/`or` swapped, a
 `not` dropped, a condition negated, `min`/`max` swapped, a returned value emptied
 (`return x` gives `x.__class__()`: `[]`, `0`, `''`, `False`, or a TypeError).
 Docstrings, annotations and decorators are left alone.
-Mutants are numbered in source order, so `source(text, i)` remakes mutant i from
+Mutants are numbered in the order of one walk of the tree, so `source(text, i)` remakes mutant i from
 the text alone; a mutant's module is written back with `ast.unparse` (comments go,
 behaviour stays: the runner first checks that the unmutated rewrite passes).
 """

@@ -40,7 +40,8 @@ def report_lines(results: list[ModuleResult]) -> list[str]:
     lines = [f"{len(results)} modules, {total} mutants, {killed} killed ({100.0 * killed / total if total else 0:.1f}%)"]
     for r in sorted(results, key=lambda r: r.module):
         timeouts = f", {len(r.timeouts)} of them by timeout" if r.timeouts else ""
-        lines.append(f"{r.module}: {r.mutants} mutants, {_killed(r)} killed{timeouts} ({r.score:.1f}%), "
+        score = f"{r.score:.1f}%" if r.mutants else "nothing to mutate"
+        lines.append(f"{r.module}: {r.mutants} mutants, {_killed(r)} killed{timeouts} ({score}), "
                      f"{r.mutants - _killed(r)} survived; tests: {', '.join(sorted(r.tests)) or 'none'}")
         lines += [f"  survived {r.module}:{m.line}:{m.column}: {m.description}"
                   f"{'' if ran else ' (no test runs this line)'}"
@@ -53,7 +54,7 @@ def report_lines(results: list[ModuleResult]) -> list[str]:
 def report_json(results: list[ModuleResult]) -> dict:
     return {"modules": [{
         "module": r.module, "tests": sorted(r.tests), "mutants": r.mutants, "killed": _killed(r),
-        "timeouts": len(r.timeouts), "score": round(r.score, 1), "error": r.error,
+        "timeouts": len(r.timeouts), "score": round(r.score, 1) if r.mutants else None, "error": r.error,
         "survivors": [{"line": m.line, "column": m.column, "mutant": m.description, "run": ran}
                       for m, ran in _survivors(r)],
     } for r in sorted(results, key=lambda r: r.module)]}

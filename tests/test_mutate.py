@@ -87,6 +87,13 @@ def test_a_toy_run_kills_reports_survivors_and_skips_lines_no_test_runs(tmp_path
     assert (tmp_path / "toy/calc.py").read_text() == TOY["toy/calc.py"]  # the tree is never touched
 
 
+def test_a_module_with_nothing_to_mutate_has_no_score():
+    result = mutate.ModuleResult("stacks/settings/types.py", ["tests/test_settings.py"])
+    assert mutate.report_lines([result])[1] == (
+        "stacks/settings/types.py: 0 mutants, 0 killed (nothing to mutate), 0 survived; tests: tests/test_settings.py")
+    assert mutate.report_json([result])["modules"][0]["score"] is None
+
+
 def test_a_module_whose_tests_fail_unmutated_is_an_error(tmp_path):
     for path, text in {**TOY, "tests/test_calc.py": TOY["tests/test_calc.py"].replace("== 3", "== 4")}.items():
         (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
