@@ -6,12 +6,15 @@ after a grace period), so a failing test leaves no orphans.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import http.client
 import os
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -29,6 +32,19 @@ def free_port(taken: set[int] | None = None) -> int:
             port = s.getsockname()[1]
         if not taken or port not in taken:
             return port
+
+
+@contextlib.contextmanager
+def ports_lock():
+    """One replica at a time (across the test workers) between choosing its listeners' ports and
+    listening on them. Each replica wants the lab's NodePorts (30001, 30880...): without this, two
+    replicas starting at once both find 30001 free, and one nginx loses it."""
+    with open(Path(tempfile.gettempdir()) / "lab-local-replica-ports.lock", "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def can_bind(port: int) -> bool:

@@ -19,7 +19,7 @@ from typing import Any, Callable
 
 from tests.local_replica import render, spec
 from tests.local_replica.manifests import lab_manifests
-from tests.local_replica.procs import AppProcess, NginxProcess, can_bind, free_port, stop_all
+from tests.local_replica.procs import AppProcess, NginxProcess, can_bind, free_port, ports_lock, stop_all
 from tests.local_replica.tlsgen import TlsFiles, write_server_tls
 
 NODES = ("ng-private-a", "ng-private-b", "ng-public-a")
@@ -64,7 +64,8 @@ class Replica:
                 app.start()
             for app in self.apps.values():
                 app.wait_healthy()
-            self._start_nginx()
+            with ports_lock():
+                self._start_nginx()
         except BaseException:
             self.stop()
             raise
@@ -98,8 +99,9 @@ class Replica:
         """Re-render nginx from changed objects (as a controller would sync them). Give it a copy:
         `manifests` is the replica's own list."""
         self.manifests = manifests
-        self.nginx.stop()
-        self._start_nginx()
+        with ports_lock():  # its ports stay its own while nginx restarts
+            self.nginx.stop()
+            self._start_nginx()
 
     def kill(self, pod_name: str) -> None:
         self.apps[pod_name].stop()
