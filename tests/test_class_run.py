@@ -41,12 +41,8 @@ def project(tmp_path, moto_endpoint):  # noqa: F811
 
 @pytest.fixture(scope="module")
 def replica(tmp_path_factory):
-    r = Replica(tmp_path_factory.mktemp("replica"))
-    r.start()
-    try:
+    with Replica(tmp_path_factory.mktemp("replica")) as r:
         yield r
-    finally:
-        r.stop()
 
 
 def calls(project: Project, word: str) -> list[list[str]]:

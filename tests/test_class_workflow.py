@@ -18,7 +18,7 @@ import yaml
 
 from tests.test_lab_stacks import Project, moto_endpoint  # noqa: F401 (a fixture)
 from tests.test_workflows import (PINNED, check_concurrency, check_job_timeouts, check_permissions, load,
-                                  triggers, validate_schema)
+                                  set_key, triggers, validate_schema)
 
 ROOT = Path(__file__).resolve().parent.parent
 CLASS = ROOT / ".github" / "workflows" / "class.yml"
@@ -246,32 +246,23 @@ def edit(job: str, needle: str, key: str, value) -> Callable[[dict], None]:
     return mutate
 
 
-def set_path(path: list, value) -> Callable[[dict], None]:
-    def mutate(wf: dict) -> None:
-        node = wf
-        for k in path[:-1]:
-            node = node[k]
-        node.pop(path[-1]) if value is KeyError else node.__setitem__(path[-1], value)
-    return mutate
-
-
 BROKEN = {
     "download unpinned": (lambda wf: step(wf, "report", "download-artifact").update(uses="actions/download-artifact@main"),
                           check_pins, "download-artifact@main"),
     "a push trigger": (lambda wf: triggers(wf).update(push=None), check_triggers, "only workflow_dispatch"),
     "no action input": (lambda wf: triggers(wf)["workflow_dispatch"]["inputs"].pop("action"), check_triggers,
                         "action"),
-    "fail fast": (set_path(["jobs", "lab", "strategy", "fail-fast"], True), check_fan_out, "fail-fast"),
-    "fixed max-parallel": (set_path(["jobs", "lab", "strategy", "max-parallel"], 30), check_fan_out, "max-parallel"),
-    "parallel not from the account": (set_path(["jobs", "plan", "outputs", "max_parallel"],
+    "fail fast": (set_key(["jobs", "lab", "strategy", "fail-fast"], True), check_fan_out, "fail-fast"),
+    "fixed max-parallel": (set_key(["jobs", "lab", "strategy", "max-parallel"], 30), check_fan_out, "max-parallel"),
+    "parallel not from the account": (set_key(["jobs", "plan", "outputs", "max_parallel"],
                                                "${{ steps.plan.outputs.max_parallel }}"), check_fan_out, "preflight"),
-    "destroy on up": (set_path(["jobs", "teardown", "if"], "always()"), check_fan_out, "inputs.action == 'destroy'"),
+    "destroy on up": (set_key(["jobs", "teardown", "if"], "always()"), check_fan_out, "inputs.action == 'destroy'"),
     "no credentials": (lambda wf: jobs(wf)["teardown"]["steps"].pop(
         next(i for i, s in enumerate(steps_of(jobs(wf)["teardown"])) if "configure-aws" in str(s.get("uses")))),
         check_credentials, "job teardown: AWS is used before"),
     "short session": (lambda wf: step(wf, "lab", "configure-aws").setdefault("with", {}).update(
         {"role-duration-seconds": 3600}), check_credentials, "job lab: the role session"),
-    "local backend": (set_path(["env", "PULUMI_BACKEND_URL"], "file:///tmp/state"), check_backend, "vars."),
+    "local backend": (set_key(["env", "PULUMI_BACKEND_URL"], "file:///tmp/state"), check_backend, "vars."),
     "no backend guard": (lambda wf: jobs(wf)["plan"]["steps"].pop(
         next(i for i, s in enumerate(steps_of(jobs(wf)["plan"])) if "PULUMI_BACKEND_URL" in runs(s))),
         check_backend, "refuse an empty"),
@@ -289,7 +280,7 @@ BROKEN = {
     "id in a script": (lambda wf: step(wf, "lab", "./lab class smoke").update(
         run='./lab class smoke --roster "$ROSTER" --only "${{ matrix.id }}"'), check_untrusted_text, "matrix.id"),
     "results lost on failure": (edit("lab", "upload-artifact", "if", "success()"), check_results, "job lab"),
-    "report only on success": (set_path(["jobs", "report", "if"], "needs.plan.result == 'success'"), check_results,
+    "report only on success": (set_key(["jobs", "report", "if"], "needs.plan.result == 'success'"), check_results,
                                "report job"),
     "runner not admitted": (lambda wf: step(wf, "lab", "./lab class up").update(
         run=runs(step(wf, "lab", "./lab class up")).replace('--admit "$LAB_SOURCE_CIDR"', "")), check_results,

@@ -5,13 +5,14 @@ The program is what `pulumi up` runs (__main__.py, stacks/, components/); the to
 entry points, settings) import no Pulumi at all.
 """
 
-import ast
 import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from labtools.mutate import imported
 
 ROOT = Path(__file__).resolve().parent.parent
 PROGRAM = ["__main__.py", "stacks", "components"]
@@ -32,13 +33,7 @@ def module_name(path: Path) -> str:
 
 
 def imports(path: Path) -> set[str]:
-    found = set()
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.Import):
-            found |= {a.name for a in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            found |= {node.module, *(f"{node.module}.{a.name}" for a in node.names)}
-    return found
+    return set(imported(path))  # the mutation tool's reading of a file's absolute imports
 
 
 def circles(paths: list[Path]) -> list[list[str]]:

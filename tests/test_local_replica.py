@@ -69,12 +69,8 @@ def run_suite(outputs: Path, *extra: str, timeout: float = 150) -> Run:
 
 @pytest.fixture(scope="module")
 def shared_replica(tmp_path_factory):
-    r = Replica(tmp_path_factory.mktemp("replica"))
-    r.start()
-    try:
+    with Replica(tmp_path_factory.mktemp("replica")) as r:
         yield r
-    finally:
-        r.stop()
 
 
 @pytest.fixture

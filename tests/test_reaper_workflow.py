@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from tests.test_workflows import (LAB, WORKFLOWS, check_job_timeouts, check_one_region, check_permissions,
-                                  check_pins, find_steps, load, triggers, validate_schema)
+                                  check_pins, find_steps, load, set_key, triggers, validate_schema)
 
 REAPER = WORKFLOWS / "reaper.yml"
 JOB = "reap"
@@ -123,29 +123,20 @@ def set_step(needle: str, key: str, value) -> Callable[[dict], None]:
     return mutate
 
 
-def set_top(path: list, value) -> Callable[[dict], None]:
-    def mutate(wf: dict) -> None:
-        node = wf
-        for key in path[:-1]:
-            node = node[key]
-        node.pop(path[-1]) if value is KeyError else node.__setitem__(path[-1], value)
-    return mutate
-
-
 BROKEN = {
     "daily": (lambda wf: triggers(wf).update(schedule=[{"cron": "17 3 * * *"}]), check_triggers, "hourly"),
     "not by hand": (lambda wf: triggers(wf).pop("workflow_dispatch"), check_triggers, "workflow_dispatch"),
-    "no group": (set_top(["concurrency"], KeyError), check_one_reaper, "no concurrency group"),
-    "the lab's group": (set_top(["concurrency", "group"], "eks-networking-lab"), check_one_reaper, "pending lab run"),
-    "cancelled": (set_top(["concurrency", "cancel-in-progress"], True), check_one_reaper, "cancel-in-progress"),
-    "no id-token": (set_top(["permissions", "id-token"], "read"), check_permissions, "id-token"),
+    "no group": (set_key(["concurrency"], KeyError), check_one_reaper, "no concurrency group"),
+    "the lab's group": (set_key(["concurrency", "group"], "eks-networking-lab"), check_one_reaper, "pending lab run"),
+    "cancelled": (set_key(["concurrency", "cancel-in-progress"], True), check_one_reaper, "cancel-in-progress"),
+    "no id-token": (set_key(["permissions", "id-token"], "read"), check_permissions, "id-token"),
     "static keys": (lambda wf: step(wf, "configure-aws-credentials")["with"].pop("role-to-assume"),
                     check_credentials, "vars.AWS_ROLE_ARN"),
     "one-hour session": (lambda wf: step(wf, "configure-aws-credentials")["with"].update(
         {"role-duration-seconds": 3600}), check_credentials, "shorter than the job"),
-    "local backend": (set_top(["env", "PULUMI_BACKEND_URL"], "file://./state"), check_credentials, "shared backend"),
-    "always runs": (set_top(["jobs", JOB, "if"], "always()"), check_credentials, "without a shared backend"),
-    "region from a variable": (set_top(["env", "AWS_REGION"], "${{ vars.AWS_REGION }}"), check_one_region,
+    "local backend": (set_key(["env", "PULUMI_BACKEND_URL"], "file://./state"), check_credentials, "shared backend"),
+    "always runs": (set_key(["jobs", JOB, "if"], "always()"), check_credentials, "without a shared backend"),
+    "region from a variable": (set_key(["env", "AWS_REGION"], "${{ vars.AWS_REGION }}"), check_one_region,
                                "second source"),
     "killed, not interrupted": (set_step("./lab reap", "run", "./lab reap --yes --json > reap.json"), check_reap,
                                 "no step runs timeout"),
@@ -155,7 +146,7 @@ BROKEN = {
     "summary only on success": (set_step("reap-summary", "if", "success()"), check_reap, "without always()"),
     "summary of another file": (set_step("reap-summary", "run", "python -m labtools reap-summary x.json"),
                                 check_reap, "no step renders reap.json"),
-    "no job timeout": (set_top(["jobs", JOB, "timeout-minutes"], KeyError), check_job_timeouts, "job reap"),
+    "no job timeout": (set_key(["jobs", JOB, "timeout-minutes"], KeyError), check_job_timeouts, "job reap"),
     "unpinned": (set_step("pulumi/actions", "uses", "pulumi/actions@main"), check_pins, "pulumi/actions@main"),
 }
 
