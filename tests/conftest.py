@@ -3,6 +3,8 @@ import os
 import sys
 from pathlib import Path
 
+import pytest
+
 # The program's packages (stacks, components) import from the project root.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 # The posts' settings of the tests' own copy, never the user's Pulumi.*.yaml (subprocesses inherit it).
@@ -40,3 +42,25 @@ def pytest_collection_finish(session):
     gc.collect()
     gc.freeze()
     gc.set_threshold(50_000, 20, 20)
+
+
+# The AWS services the lab's tools call, as moto names their botocore models.
+MOTO_SERVICES = ("ec2", "elbv2", "eks", "sts", "service-quotas", "resourcegroupstaggingapi")
+
+
+@pytest.fixture(scope="session")
+def moto_models():
+    """moto parses a service's botocore model at the first request for it (functools.cache, no
+    lock): requests that arrive together, as the preflight's concurrent batches do, each parse it
+    again until one has finished, seconds of CPU for EC2's. Parsed once per worker, beforehand."""
+    from moto.core.utils import get_service_model
+
+    for service in MOTO_SERVICES:
+        get_service_model(service)
+
+
+def pytest_sessionfinish(session):
+    # pytest's last act (the unraisableexception plugin) is a full collection, which would walk
+    # every object the tests left (about 2 s per worker, at the very end of the run): what is
+    # alive now stays alive until the process exits anyway.
+    gc.freeze()

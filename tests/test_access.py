@@ -3,7 +3,7 @@
 import pytest
 
 from stacks import lab as program
-from labtools.simulate import run_lab, run_program
+from tests.programs import run_lab, run_program
 
 ADMIN = "arn:aws:iam::123456789012:role/lab-admin"
 CALLER = "arn:aws:iam::123456789012:user/lab"  # what the mocks answer for getCallerIdentity

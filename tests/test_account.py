@@ -30,7 +30,7 @@ OFFERED = [{"clusterVersion": v, "versionStatus": "STANDARD_SUPPORT"} for v in (
 
 
 @pytest.fixture
-def aws(monkeypatch):
+def aws(monkeypatch, moto_models):
     for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
                        "AWS_DEFAULT_REGION": REGION,
                        # moto loads thousands of AMIs into every EC2 backend it makes; none is needed here.

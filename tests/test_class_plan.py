@@ -13,9 +13,9 @@ import pytest
 from labtools import quotas
 from labtools.class_plan import Row, labs_held, max_parallel, ready_minutes
 from labtools.roster import lab_overrides, lab_settings, load_roster
-from labtools.simulate import run_lab
 from stacks import estimates, prices
 from stacks.model import lab_model
+from tests.programs import run_lab
 
 ROOT = Path(__file__).resolve().parent.parent
 ARN = "arn:aws:iam::123456789012:role/student-{:02d}"

@@ -9,10 +9,11 @@ import copy
 import pytest
 
 from labtools.plan import stack_settings
-from labtools.simulate import plain, run_lab
+from labtools.simulate import plain
 from stacks.model import lab_model
 from tests import entry_sources
 from tests.entry_sources import problems
+from tests.programs import run_lab
 
 NARROW = ["198.51.100.7/32", "203.0.113.0/24"]
 NGINX_NLB = {"lab:ingressNginx": {"serviceType": "LoadBalancer"}}

@@ -11,8 +11,8 @@ import pytest
 from labtools import diagram as diagram_module
 from labtools.diagram import diagram, lab_paths
 from labtools.packet_paths import packet_paths
-from labtools.simulate import run_lab
 from stacks.model import lab_model
+from tests.programs import run_lab
 from tests.test_fits import run_lab_settings
 
 README = Path(__file__).resolve().parent.parent / "README.md"

@@ -5,10 +5,10 @@ naming its key, or deploys with valid, unique names."""
 import pytest
 
 from labtools import plan
-from labtools.simulate import run_lab, run_program
 from stacks import capacity, fit, names
 from stacks.config_reader import SettingsError
 from stacks.model import lab_model
+from tests.programs import run_lab, run_program
 
 PLAIN = "eks-test"
 

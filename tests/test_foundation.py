@@ -3,7 +3,8 @@
 import pytest
 
 from components.cluster import NODE_POLICIES
-from labtools.simulate import run_lab, secret_value
+from labtools.simulate import secret_value
+from tests.programs import run_lab
 
 VPC = "aws:ec2/vpc:Vpc"
 SUBNET = "aws:ec2/subnet:Subnet"

@@ -9,9 +9,10 @@ import pulumi
 import pytest
 
 from components.lb_controller import CRD_TYPE
-from labtools.simulate import plain, run_lab, run_program
+from labtools.simulate import plain
 from stacks import names
 from tests import ordering
+from tests.programs import run_lab, run_program
 
 API, AWS = ordering.GATEWAY_API, ordering.CONTROLLER_CRS
 STANDARD_INSTALL = "https://github.com/kubernetes-sigs/gateway-api/releases/download/v1.6.0/standard-install.yaml"

@@ -13,9 +13,9 @@ from collections import Counter
 
 import pytest
 
-from labtools.simulate import run_lab
 from stacks.model import GATEWAY_API_CRDS, LB_CONTROLLER_CHART
 from tests import crd_schema
+from tests.programs import run_lab
 from tests.test_k8s_schema import CUSTOM_GROUPS
 
 LAB_KINDS = Counter({"GatewayClass": 1, "Gateway": 1, "HTTPRoute": 2, "LoadBalancerConfiguration": 1,

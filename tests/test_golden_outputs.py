@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from labtools.simulate import plain, run_lab
+from labtools.simulate import plain
+from tests.programs import run_lab
 
 GOLDEN = Path(__file__).resolve().parent / "golden" / "outputs.json"
 NOW = dt.datetime(2026, 11, 21, 12, 0, tzinfo=dt.timezone.utc)

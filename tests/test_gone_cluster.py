@@ -20,8 +20,8 @@ from botocore.stub import Stubber
 
 from labtools import teardown_tools
 from labtools.gone_cluster import Eks, Exported, StateResource, drop_plan, state_resources
-from labtools.simulate import run_lab
 from labtools.teardown import print_json, teardown
+from tests.programs import run_lab
 from tests.test_lab_destroy import REGION, lab_network, vpc_exists
 from tests.test_lab_stacks import Project, moto_endpoint  # noqa: F401 (a fixture)
 from tests.test_teardown import CLUSTER, STACK, Scripted

@@ -11,7 +11,7 @@ import kubernetes_validate
 import pytest
 
 from stacks import versions
-from labtools.simulate import run_lab
+from tests.programs import run_lab
 
 
 @pytest.fixture(scope="module")

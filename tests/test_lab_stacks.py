@@ -42,7 +42,7 @@ OLD_SELECT = '''select_stack() {
 
 
 @pytest.fixture(scope="module")
-def moto_endpoint():
+def moto_endpoint(moto_models):
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
@@ -74,6 +74,9 @@ class Project:
         (bin_dir / "aws").write_text(f"#!/bin/sh\n[ \"$1\" = sts ] && echo '{STS_REPLY}' && exit 0\n"
                                      "echo 'aws-cli/2.15.0 Python/3.11.6 Linux/6.1 exe/x86_64'\n")
         (bin_dir / "aws").chmod(0o755)
+        # The interpreter the virtualenv was made from, as python3: a version manager's shim (pyenv's
+        # costs ~0.1 s of CPU a call) is this machine's, not the lab's.
+        (bin_dir / "python3").symlink_to(Path(getattr(sys, "_base_executable", sys.executable)).resolve())
         self.log = tmp / "pulumi.log"
         self.backend = tmp / "backend"
         self.backend.mkdir()
@@ -116,6 +119,12 @@ def ran_up(project: Project, stack: str) -> bool:
     return any(c[:3] == ["up", "--stack", stack] for c in project.calls())
 
 
+# The account's preflight is the subject of the tests under "./lab up asks the account first" and
+# runs in the other `up`s too; where a test is about the stack or the teardown, it is skipped
+# (about a second of CPU for each `up`, moto's side included).
+NO_PREFLIGHT = "--skip-preflight"
+
+
 # --------------------------------------------------------------------------
 # The fake CLI does what the real one does
 
@@ -138,7 +147,7 @@ def test_the_old_front_door_never_reached_up(project):
     start, end = script.index("select_stack() {"), script.index("parse_common() {")
     (project.dir / "lab").write_text(script[:start] + OLD_SELECT + "\n" + script[end:])
 
-    result = project.lab("up", "--stack", "ci-1", "--yes")
+    result = project.lab("up", "--stack", "ci-1", "--yes", NO_PREFLIGHT)
 
     assert result.returncode != 0
     assert not ran_up(project, "ci-1")
@@ -172,7 +181,7 @@ def test_another_stacks_encryption_salt_is_not_copied(project):
     dev = project.dir / "Pulumi.dev.yaml"
     dev.write_text("encryptionsalt: v1:0011223344556677:not-this-passphrase\n" + dev.read_text())
 
-    result = project.lab("up", "--stack", "ci-2", "--yes")
+    result = project.lab("up", "--stack", "ci-2", "--yes", NO_PREFLIGHT)
 
     assert result.returncode == 0, result.stderr
     assert project.settings("ci-2")["encryptionsalt"] != "v1:0011223344556677:not-this-passphrase"
@@ -245,7 +254,8 @@ def test_skip_preflight_says_so_and_is_not_passed_to_pulumi(project, full_region
 
 
 def test_destroy_after_a_failed_up_sweeps_the_cluster_its_settings_name(project):
-    up = project.lab("up", "--stack", "ci-5", "--yes", "-c", "lab:clusterName=lab-ci-5", FAKE_PULUMI_UP_FAIL="1")
+    up = project.lab("up", "--stack", "ci-5", "--yes", NO_PREFLIGHT, "-c", "lab:clusterName=lab-ci-5",
+                     FAKE_PULUMI_UP_FAIL="1")
     assert up.returncode != 0
 
     result = project.lab("destroy", "--stack", "ci-5", "--yes")
@@ -257,7 +267,7 @@ def test_destroy_after_a_failed_up_sweeps_the_cluster_its_settings_name(project)
 
 def test_destroy_uses_the_outputs_when_up_finished(project):
     outputs = json.dumps({"clusterName": "from-outputs", "region": "us-east-1"})
-    assert project.lab("up", "--stack", "ci-6", "--yes", FAKE_PULUMI_UP_OUTPUTS=outputs).returncode == 0
+    assert project.lab("up", "--stack", "ci-6", "--yes", NO_PREFLIGHT, FAKE_PULUMI_UP_OUTPUTS=outputs).returncode == 0
 
     result = project.lab("destroy", "--stack", "ci-6", "--yes")
 

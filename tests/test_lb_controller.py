@@ -11,7 +11,7 @@ from components.lb_controller_policy import POLICY
 from stacks import model
 from tests import ordering
 from tests.chart_values import chart_keys, feature_gates_arg, unknown_keys
-from labtools.simulate import run_lab, run_program
+from tests.programs import run_lab, run_program
 
 # sha256 of upstream docs/install/iam_policy.json at v3.5.0, keys sorted, no spaces.
 UPSTREAM_POLICY_SHA256 = "bb9e48240ace4258c78d152ce98175ee6a118f0715faad4ff5a3e394c9d66171"

@@ -13,12 +13,12 @@ import pytest
 from components.nginx_ingress import CONTROLLER_SERVICE
 from labtools import lessons
 from labtools.plan import stack_settings
-from labtools.simulate import run_lab
 from smoke_tests.outputs import parse_contract
 from stacks.model import lab_model
 from stacks.model_types import APPS, CANARY_HEADER
 from tests import lesson_checks
 from tests.lesson_checks import block_problems, check_problems, name_problems, sections
+from tests.programs import run_lab
 
 ROOT = Path(__file__).resolve().parent.parent
 GUIDE = (ROOT / lessons.GUIDE).read_text()

@@ -5,6 +5,7 @@ the replica's outputs in the contract and runs `python -m pytest smoke_tests
 --outputs FILE` in a subprocess, exactly as against a stack. A fault case injects
 its fault, must FAIL that run with a message naming the entry point and the
 fault, and the fixture then undoes the fault (Replica.reset) for the next test.
+The healthy run comes last, after every fault: it also proves that reset undoes them.
 The wide-area benchmark is tests/benchmark_wide_area.py (BENCHMARK.md).
 """
 
@@ -112,7 +113,7 @@ def assert_failed(run: Run, entry: str, *phrases: str) -> None:
     assert run.failed and all(t.startswith(entry + ":") for t in run.failed), (run.failed, run.out)
 
 
-# ---- the suite passes on a healthy replica --------------------------------
+# ---- what the healthy run's reports must show -----------------------------------
 
 def report_shares(html: str) -> dict[tuple[str, str], dict[str, float]]:
     """(entry point, route) -> pod -> share, read back from the HTML report's bars."""
@@ -121,38 +122,6 @@ def report_shares(html: str) -> dict[tuple[str, str], dict[str, float]]:
         found[(row.group(1), row.group(2))] = {
             pod: float(pct) for pod, pct in re.findall(r'data-pod="([^"]+)" data-share="([0-9.]+)"', row.group(3))}
     return found
-
-
-def test_suite_passes_on_replica(replica, tmp_path):
-    outputs = replica.write_outputs(tmp_path / "outputs.json")
-    junit = tmp_path / "smoke.junit.xml"
-    html = tmp_path / "smoke-report.html"
-    run = run_suite(outputs, f"--junitxml={junit}", f"--html={html}", "--self-contained-html")
-    assert run.code == 0, run.out
-    suite = ET.parse(junit).getroot().find("testsuite")
-    assert int(suite.get("failures")) == 0 and int(suite.get("errors")) == 0
-    assert int(suite.get("tests")) >= 20
-    # No kubeconfig: the in-cluster checks are skipped with the reason, never passed.
-    assert int(suite.get("skipped")) == 2
-    assert "in-cluster checks SKIPPED: no kubeconfig output" in run.out
-    assert "smoke summary" in run.out and "p95ms" in run.out
-    assert set(run.report["entrypoints"]) == {"nodeport", "nodeport-local", "nlb", "alb", "alb-hosts",
-                                              "nginx", "traefik", "gateway"}
-    # The Gateway's weighted route: its binomial test in the report, n requests split near 80/20.
-    canary = next(r for r in run.report["routes"] if (r["entrypoint"], r["route"]) == ("gateway", "/canary"))
-    split = canary["split"]
-    assert not split["rejected"] and split["n"] >= 200 and split["n"] == canary["samples"], canary
-    assert split["apps"]["app1"]["declared"] == 80 and split["apps"]["app2"]["declared"] == 20
-    app1 = split["apps"]["app1"]
-    assert app1["accepts"][0] <= app1["share"] <= app1["accepts"][1] and abs(app1["share"] - 80) < 15, split
-    assert f"weights, n={split['n']}: app1" in run.out and "split ok" in run.out
-    # The HTML report: every pod that answered appears with its share, for every route.
-    shares = report_shares(html.read_text())
-    assert {(r["entrypoint"], r["route"]) for r in run.report["routes"]} == set(shares)
-    for row in run.report["routes"]:
-        assert shares[(row["entrypoint"], row["route"])] == pytest.approx(row["share"], abs=0.05), row
-    assert "<script src=" not in html.read_text() and "http://" not in html.read_text().split("<body")[0]
-    assert_every_check_has_a_row(html.read_text(), outputs)
 
 
 def assert_every_check_has_a_row(html: str, outputs: Path) -> None:
@@ -359,12 +328,41 @@ def test_tour_shows_a_reply_that_differs_and_what_it_could_not_run(replica, tmp_
     assert report["summary"]["notRun"] == len(not_run) == 4 and report["summary"]["differ"] == 2
 
 
-# ---- after every fault, the shared replica is whole again -------------------
+# ---- the suite passes on the replica, whole again after every fault ----------
 
-def test_the_replica_is_whole_after_the_faults(replica, tmp_path):
-    """Runs last in the module: every fault above was injected into this same replica."""
+def test_suite_passes_on_the_replica_whole_again_after_the_faults(replica, tmp_path):
+    """Runs last in the module: every fault above was injected into this same replica, and two
+    more here (a pod killed, an app restarted answering 503); after Replica.reset the whole suite
+    passes, so the fault cases' verdicts were theirs alone."""
     replica.kill(replica.pods_of("app2")[0].name)
     replica.restart_app("app1", RESPONSE_STATUS="503")
     replica.reset()
-    run = run_suite(replica.write_outputs(tmp_path / "outputs.json"))
+    outputs = replica.write_outputs(tmp_path / "outputs.json")
+    junit = tmp_path / "smoke.junit.xml"
+    html = tmp_path / "smoke-report.html"
+    run = run_suite(outputs, f"--junitxml={junit}", f"--html={html}", "--self-contained-html")
     assert run.code == 0, run.out
+    suite = ET.parse(junit).getroot().find("testsuite")
+    assert int(suite.get("failures")) == 0 and int(suite.get("errors")) == 0
+    assert int(suite.get("tests")) >= 20
+    # No kubeconfig: the in-cluster checks are skipped with the reason, never passed.
+    assert int(suite.get("skipped")) == 2
+    assert "in-cluster checks SKIPPED: no kubeconfig output" in run.out
+    assert "smoke summary" in run.out and "p95ms" in run.out
+    assert set(run.report["entrypoints"]) == {"nodeport", "nodeport-local", "nlb", "alb", "alb-hosts",
+                                              "nginx", "traefik", "gateway"}
+    # The Gateway's weighted route: its binomial test in the report, n requests split near 80/20.
+    canary = next(r for r in run.report["routes"] if (r["entrypoint"], r["route"]) == ("gateway", "/canary"))
+    split = canary["split"]
+    assert not split["rejected"] and split["n"] >= 200 and split["n"] == canary["samples"], canary
+    assert split["apps"]["app1"]["declared"] == 80 and split["apps"]["app2"]["declared"] == 20
+    app1 = split["apps"]["app1"]
+    assert app1["accepts"][0] <= app1["share"] <= app1["accepts"][1] and abs(app1["share"] - 80) < 15, split
+    assert f"weights, n={split['n']}: app1" in run.out and "split ok" in run.out
+    # The HTML report: every pod that answered appears with its share, for every route.
+    shares = report_shares(html.read_text())
+    assert {(r["entrypoint"], r["route"]) for r in run.report["routes"]} == set(shares)
+    for row in run.report["routes"]:
+        assert shares[(row["entrypoint"], row["route"])] == pytest.approx(row["share"], abs=0.05), row
+    assert "<script src=" not in html.read_text() and "http://" not in html.read_text().split("<body")[0]
+    assert_every_check_has_a_row(html.read_text(), outputs)

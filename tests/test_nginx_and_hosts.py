@@ -8,7 +8,7 @@ from components import nginx_ingress
 from stacks import model
 from tests import ordering
 from tests.chart_values import chart_keys, unknown_keys
-from labtools.simulate import run_lab, run_program
+from tests.programs import run_lab, run_program
 
 
 @pytest.fixture(scope="module")

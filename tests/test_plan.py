@@ -12,11 +12,12 @@ from types import SimpleNamespace
 import pytest
 import yaml
 
-from labtools import UsageError, manifests, plan, plan_text
-from labtools.simulate import ROOT, run_lab, run_program
+from labtools import UsageError, manifests, plan, plan_text, simulate
+from labtools.simulate import ROOT
 from stacks import estimates, prices
 from stacks.model import lab_model
 from tests.graph_checks import billed, graph_nodes
+from tests.programs import run_lab, run_program
 
 LB = "aws:lb/loadBalancer:LoadBalancer"
 GATEWAY = "kubernetes:gateway.networking.k8s.io/v1:Gateway"
@@ -166,9 +167,9 @@ def test_nginx_as_load_balancer_adds_one_nlb(default):
     assert report["hourlyCostUsd"] == pytest.approx(default[2]["hourlyCostUsd"] + 0.0325, abs=1e-4)
 
 
-def control_plane_problems(overrides: dict) -> list[str]:
+def control_plane_problems(overrides: dict, run=run_lab) -> list[str]:
     """The plan's control-plane line names the support type the program gives the cluster, at its price."""
-    graph = run_lab(overrides, now=PRICES_DAY)
+    graph = run(overrides, now=PRICES_DAY)
     support = graph.one("eks:index:Cluster").inputs.get("upgradePolicy", {}).get("supportType", "EXTENDED (EKS's default)")
     report = plan.build_report(graph, lab_model(plan.stack_settings(now=PRICES_DAY, overrides=overrides)))
     (line,) = [i for i in report["costItems"] if i["what"].startswith("EKS control plane")]
@@ -192,7 +193,8 @@ def test_the_control_plane_is_priced_at_the_clusters_support_type(overrides, sup
 def test_a_cost_line_unlike_the_cluster_is_caught(monkeypatch):
     # A control-plane price that ignores the cluster's support type.
     monkeypatch.setattr(prices, "_unit", lambda item, s, p: 0.60 if item.kind == "control-plane" else 0.0)
-    assert "the cluster's supportType is STANDARD" in control_plane_problems({})[0]
+    # The patched prices, so the program's run too (not the kept one).
+    assert "the cluster's supportType is STANDARD" in control_plane_problems({}, simulate.run_lab)[0]
 
 
 def test_a_region_without_prices_says_which_regions_the_table_covers():
@@ -405,7 +407,6 @@ def _cli(*args, cwd=ROOT):
 
 
 def test_bad_setting_exits_2_with_the_settings_message(tmp_path, monkeypatch, capsys):
-    from labtools import simulate
     from labtools.__main__ import main
 
     _, error = run_program({"lab:nodePort": 5})

@@ -14,10 +14,11 @@ from collections import Counter
 import pytest
 
 from labtools import plan, plan_text, quotas
-from labtools.simulate import Graph, run_lab
+from labtools.simulate import Graph
 from stacks.capacity import VCPUS
 from stacks.model import lab_model
 from tests.graph_checks import billed
+from tests.programs import run_lab
 
 INGRESS_RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 COMBOS = {

@@ -5,7 +5,7 @@ import copy
 import pytest
 
 from tests import consistency
-from labtools.simulate import run_lab, run_program
+from tests.programs import run_lab, run_program
 
 DEPLOY = "Deployment"
 

@@ -6,7 +6,8 @@ from components import traefik
 from stacks import model
 from tests import ordering
 from tests.chart_values import chart_keys, unknown_keys
-from labtools.simulate import run_lab, run_program, secret_value
+from labtools.simulate import secret_value
+from tests.programs import run_lab, run_program
 
 LB = "aws:lb/loadBalancer:LoadBalancer"
 TG = "aws:lb/targetGroup:TargetGroup"

@@ -17,7 +17,8 @@ import pulumi_aws as aws
 import pulumi_eks
 import pytest
 
-from labtools.simulate import run_lab
+from labtools import simulate
+from tests.programs import run_lab
 from tests.replacements import LAUNCH_TEMPLATE, WATCHED, Finding, aliases, findings, record
 
 GOLDEN = Path(__file__).resolve().parent / "golden" / "upgrade.json"
@@ -36,8 +37,8 @@ SUBNET = NETWORK + "aws:ec2/subnet:Subnet::"
 NODE_GROUP = "urn:pulumi:dev::eks-networking-lab::lab:index:LabCluster$eks:index:ManagedNodeGroup::"
 
 
-def observed(overrides: dict) -> tuple[dict, dict]:
-    graph = run_lab(overrides, now=NOW)
+def observed(overrides: dict, run=run_lab) -> tuple[dict, dict]:
+    graph = run(overrides, now=NOW)
     return record(graph), aliases(graph)
 
 
@@ -96,7 +97,7 @@ def _renamed_subnet(monkeypatch, old: str, new: str) -> None:
 
 def test_a_subnet_renamed_under_an_alias_is_the_same_subnet_and_without_one_it_is_caught(monkeypatch):
     _renamed_subnet(monkeypatch, "lab-public-ap-northeast-2a", "lab-public-a")
-    got, aliased = observed({})
+    got, aliased = observed({}, simulate.run_lab)  # the patched program, not the kept run
     old, new = SUBNET + "lab-public-ap-northeast-2a", SUBNET + "lab-public-a"
     assert aliased == {new: [old]}  # the SDK's alias URN is the recorded, engine-form one
     assert findings(recorded(), got, aliased) == []

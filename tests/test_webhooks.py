@@ -7,8 +7,8 @@ import json
 import pytest
 
 from components import nginx_ingress
-from labtools.simulate import run_lab
 from tests import ordering, webhooks
+from tests.programs import run_lab
 
 MODULE_SETS = [
     {},

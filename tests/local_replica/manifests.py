@@ -12,7 +12,8 @@ import copy
 from functools import lru_cache
 from typing import Any
 
-from labtools.simulate import Graph, run_lab
+from labtools.simulate import Graph
+from tests.programs import run_lab
 
 
 @lru_cache(maxsize=1)
