@@ -8,12 +8,11 @@ DeleteSubnet while a network interface is in the subnet, and DeleteVpc while a
 security group other than the default one is in the VPC, with
 "DependencyViolation: The subnet 'subnet-...' has dependencies and cannot be deleted.".
 moto deletes them regardless, so those two refusals are checked here first.
+boto3 is imported by the calls that need it: most destroys touch no AWS resource here, and
+boto3 with an EC2 client costs about half a second of CPU to load.
 """
 
 from __future__ import annotations
-
-import boto3
-from botocore.exceptions import ClientError
 
 REQUEST_ID = "00000000-0000-4000-8000-000000000000"
 
@@ -33,6 +32,8 @@ def _delete(call, operation: str, ident: str, blocked: bool, kind: str) -> str |
     label = "Subnet" if kind == "subnet" else "VPC"
     if blocked:
         return f"deleting EC2 {label} ({ident}): " + _sdk_error(operation, "DependencyViolation", _refused(kind, ident))
+    from botocore.exceptions import ClientError
+
     try:
         call()
     except ClientError as err:
@@ -44,6 +45,8 @@ def _delete(call, operation: str, ident: str, blocked: bool, kind: str) -> str |
 
 def destroy_network(region: str, vpc_id: str) -> dict[str, str]:
     """Delete the VPC's subnets, then (if they all went) the VPC: {resource type and id: error}."""
+    import boto3
+
     ec2 = boto3.client("ec2", region_name=region)
     errors: dict[str, str] = {}
     subnets = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])["Subnets"]
@@ -80,6 +83,9 @@ def diagnostics(stack: str, project: str, errors: dict[str, str]) -> str:
 
 def delete_cluster(region: str, name: str) -> None:
     """The stack's EKS cluster, gone with its stack (nothing to do when it is gone already)."""
+    import boto3
+    from botocore.exceptions import ClientError
+
     eks = boto3.client("eks", region_name=region)
     try:
         eks.delete_cluster(name=name)
