@@ -14,8 +14,8 @@ os.environ["LAB_SETTINGS_DIR"] = str(Path(__file__).resolve().parent / "settings
 os.environ.setdefault("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
 
 
-# The slowest modules first: with two workers taking a module at a time, a long module
-# that starts last would leave one worker idle while the other finishes it. xdist follows
+# The slowest modules first: with the workers taking a module at a time, a long module
+# that starts last would leave the others idle while one finishes it. xdist follows
 # this order only with --no-loadscope-reorder (./lab test passes it); it would otherwise
 # sort modules by their number of tests.
 SLOW_FIRST = ["test_local_replica.py", "test_class_run.py", "test_lab_stacks.py", "test_lab_destroy.py", "test_gone_cluster.py",
