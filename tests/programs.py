@@ -40,10 +40,9 @@ def run_program(overrides: dict[str, Any] | None = None, drop: tuple[str, ...] =
     return copy.deepcopy(_kept[key]), None
 
 
-def run_lab(overrides: dict[str, Any] | None = None, drop: tuple[str, ...] = (),
-            stack: str = "dev", now: dt.datetime | None = None) -> Graph:
-    """labtools.simulate.run_lab, run once per settings."""
-    graph, error = run_program(overrides, drop, stack, now)
+def run_lab(*args: Any, **kwargs: Any) -> Graph:
+    """labtools.simulate.run_lab (its arguments), run once per settings: the program's error raised."""
+    graph, error = run_program(*args, **kwargs)
     if error is not None:
         raise error
     return graph

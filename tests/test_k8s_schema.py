@@ -6,12 +6,19 @@ misspelled or put at the wrong level.
 """
 
 import copy
+import functools
 
 import kubernetes_validate
 import pytest
+from kubernetes_validate import utils as validate_utils
 
 from stacks import versions
 from tests.programs import run_lab
+
+# kubernetes-validate parses its schema files again for every object it checks (a version's
+# _definitions.json is megabytes): they do not change during a run, so each is parsed once. The
+# schemas are only read (jsonschema keeps its own state elsewhere).
+validate_utils.schema_contents = functools.lru_cache(maxsize=None)(validate_utils.schema_contents)
 
 
 @pytest.fixture(scope="module")
