@@ -50,6 +50,9 @@ def run(tree: Path, label: str, workers: int | None) -> Row:
     last = (done.stdout.strip().splitlines() or ["?"])[-1]
     result = re.sub(r"^=+ | in [\d.]+s.*$|=+$", "", last).strip()
     row = Row(label, str(workers) if workers else "its own", load, wall, cpu, result)
+    for line in done.stdout.splitlines():  # a failing row says which tests and why
+        if line.startswith(("FAILED ", "ERROR ")):
+            print(f"  {label}: {line[:300]}", file=sys.stderr)
     print(f"{row.tree:>8} -n {row.workers:>7}  load {row.load:4.1f}  {row.wall_s:6.1f} s wall  "
           f"{row.cpu_s:6.1f} s CPU  {row.result}", file=sys.stderr, flush=True)
     return row
@@ -98,9 +101,10 @@ def main(argv: list[str] | None = None) -> int:
         from tests.benchmark_file import replace_section
 
         cores = os.cpu_count()
-        replace_section(TITLE, f"{TITLE}\n\nMeasured by `venv/bin/python -m tests.benchmark_suite --base {base} "
-                               f"--rounds {args.rounds}{' --workers ' + args.workers if args.workers else ''}` "
-                               f"on {cores} cores, in turns:\n\n{text}\n")
+        replace_section(TITLE, f"{TITLE}\n\nDate: {time.strftime('%Y-%m-%d')}. Measured by `venv/bin/python -m "
+                               f"tests.benchmark_suite --base {base} --rounds {args.rounds}"
+                               f"{' --workers ' + args.workers if args.workers else ''}` on {cores} cores, "
+                               f"in turns (the first run of each tree, which warms its bytecode, left out):\n\n{text}\n")
     return 0
 
 

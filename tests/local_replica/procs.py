@@ -10,6 +10,7 @@ import contextlib
 import fcntl
 import http.client
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -24,9 +25,32 @@ ROOT = Path(__file__).resolve().parents[2]
 SERVER = ROOT / "testapp" / "server.py"
 
 
+FIRST_PORT = 20000  # the replicas' ports: from here up to the kernel's ephemeral range
+
+
+def _ports() -> range:
+    """The ports this test worker's replicas choose from: below the kernel's ephemeral range, where
+    bind(0) and every outgoing connection take theirs (a port chosen there could be some client's
+    source port by the time its listener starts), a slice of them per xdist worker. Empty when the
+    ephemeral range starts too low to leave room."""
+    try:
+        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 32768  # Linux's default; elsewhere the ephemeral range starts higher still
+    workers = max(1, int(os.environ.get("PYTEST_XDIST_WORKER_COUNT") or 1))
+    index = int((os.environ.get("PYTEST_XDIST_WORKER") or "gw0")[2:] or 0) % workers
+    span = max(0, low - FIRST_PORT) // workers
+    return range(FIRST_PORT + index * span, FIRST_PORT + (index + 1) * span) if span >= 256 else range(0)
+
+
 def free_port(taken: set[int] | None = None) -> int:
-    """A port the kernel says is free now (small race accepted: nothing else binds here)."""
-    while True:
+    """A port free now that no other process is handed in the meantime (see _ports)."""
+    ports, rng = _ports(), random.Random()
+    for _ in range(len(ports)):
+        port = rng.choice(ports)
+        if (not taken or port not in taken) and can_bind(port):
+            return port
+    while True:  # no room below the ephemeral range: the kernel's choice, racy as it is
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]

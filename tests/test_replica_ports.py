@@ -1,0 +1,34 @@
+"""The local replica's ports: below the kernel's ephemeral range, a slice per test worker."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.local_replica import procs
+
+EPHEMERAL = Path("/proc/sys/net/ipv4/ip_local_port_range")
+
+
+@pytest.mark.skipif(not EPHEMERAL.exists(), reason="Linux's ephemeral port range")
+def test_ports_are_below_the_ephemeral_range_and_each_worker_has_its_own(monkeypatch):
+    low = int(EPHEMERAL.read_text().split()[0])
+    monkeypatch.setenv("PYTEST_XDIST_WORKER_COUNT", "2")
+    slices = []
+    for worker in ("gw0", "gw1"):
+        monkeypatch.setenv("PYTEST_XDIST_WORKER", worker)
+        slices.append(procs._ports())
+        port = procs.free_port()
+        assert port in slices[-1] and procs.can_bind(port)
+    assert slices[0] and slices[1] and not set(slices[0]) & set(slices[1])
+    assert slices[0].start == procs.FIRST_PORT and slices[1].stop <= low
+
+
+def test_a_taken_port_is_not_chosen_again(monkeypatch):
+    monkeypatch.setenv("PYTEST_XDIST_WORKER_COUNT", "1")
+    monkeypatch.setenv("PYTEST_XDIST_WORKER", "gw0")
+    pair = [port for port in range(procs.FIRST_PORT, procs.FIRST_PORT + 100) if procs.can_bind(port)][:2]
+    monkeypatch.setattr(procs, "_ports", lambda: pair)
+    first = procs.free_port()
+    assert first in pair and procs.free_port({first}) == (set(pair) - {first}).pop()
