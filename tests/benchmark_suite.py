@@ -73,11 +73,17 @@ def main(argv: list[str] | None = None) -> int:
                                                        "(default: ./lab test's own)")
     parser.add_argument("--write", action="store_true", help="put the table into BENCHMARK.md")
     args = parser.parse_args(argv)
-    counts = [int(w) for w in args.workers.split(",") if w] or [None]
+    try:
+        counts = [int(w) for w in args.workers.split(",") if w] or [None]
+    except ValueError:
+        parser.error(f"--workers {args.workers!r}: expected whole numbers separated by commas, e.g. 2,3")
     if args.rounds < 1 or any(c is not None and c < 1 for c in counts):
         parser.error("--rounds and every --workers count must be 1 or more")
-    base = subprocess.run(["git", "rev-parse", "--short", args.base], cwd=ROOT, capture_output=True, text=True,
-                          check=True).stdout.strip()
+    found = subprocess.run(["git", "rev-parse", "--short", "--verify", f"{args.base}^{{commit}}"], cwd=ROOT,
+                           capture_output=True, text=True)
+    if found.returncode != 0:
+        parser.error(f"--base {args.base!r}: not a revision of this repository (a commit, tag or branch)")
+    base = found.stdout.strip()
     folder = Path(tempfile.mkdtemp(prefix="lab-bench-"))
     tree = folder / "base"
     subprocess.run(["git", "worktree", "add", "--detach", str(tree), base], cwd=ROOT, check=True,
