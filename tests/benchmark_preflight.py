@@ -141,19 +141,16 @@ def section(row: dict) -> str:
     ])
 
 
-def write(row: dict) -> None:
-    replace_section(TITLE, section(row))
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").strip().splitlines()[0])
     parser.add_argument("--rtt-ms", type=float, default=100)
     parser.add_argument("--write", action="store_true", help="write BENCHMARK.md's preflight section")
     args = parser.parse_args(argv)
     row = measure(args.rtt_ms)
-    print(section(row))
+    text = section(row)
+    print(text)
     if args.write:
-        write(row)
+        replace_section(TITLE, text)
     return 0
 
 
