@@ -31,4 +31,6 @@ def test_a_taken_port_is_not_chosen_again(monkeypatch):
     pair = list(itertools.islice((port for port in procs._ports() if procs.can_bind(port)), 2))
     monkeypatch.setattr(procs, "_ports", lambda: pair)
     first = procs.free_port()
-    assert first in pair and procs.free_port({first}) == (set(pair) - {first}).pop()
+    other = (set(pair) - {first}).pop()
+    # Every try from every random start: a choice at random each time could miss the one free port.
+    assert first in pair and [procs.free_port({first}) for _ in range(20)] == [other] * 20

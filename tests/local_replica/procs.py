@@ -45,9 +45,10 @@ def _ports() -> range:
 
 def free_port(taken: set[int] | None = None) -> int:
     """A port free now that no other process is handed in the meantime (see _ports)."""
-    ports, rng = _ports(), random.Random()
-    for _ in range(len(ports)):
-        port = rng.choice(ports)
+    ports = _ports()
+    start = random.randrange(len(ports)) if ports else 0  # a walk from a random start tries each once
+    for step in range(len(ports)):
+        port = ports[(start + step) % len(ports)]
         if (not taken or port not in taken) and can_bind(port):
             return port
     while True:  # no room below the ephemeral range: the kernel's choice, racy as it is
