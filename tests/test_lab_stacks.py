@@ -8,6 +8,7 @@ a fresh file backend, and a moto server standing in for STS, EC2, ELB and EKS.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import urllib.request
@@ -43,6 +44,11 @@ OLD_SELECT = '''select_stack() {
 
 @pytest.fixture(scope="module")
 def moto_endpoint(moto_models):
+    # werkzeug logs every request at INFO, and pytest's log capture formats each record: thousands
+    # a module, and a failing test's report buried under "POST / HTTP/1.1" 200 lines.
+    requests_log = logging.getLogger("werkzeug")
+    level = requests_log.level
+    requests_log.setLevel(logging.WARNING)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
@@ -52,6 +58,7 @@ def moto_endpoint(moto_models):
     urllib.request.urlopen(urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST"), timeout=10)
     yield endpoint
     server.stop()
+    requests_log.setLevel(level)
 
 
 class Project:
@@ -119,9 +126,10 @@ def ran_up(project: Project, stack: str) -> bool:
     return any(c[:3] == ["up", "--stack", stack] for c in project.calls())
 
 
-# The account's preflight is the subject of the tests under "./lab up asks the account first" and
-# runs in the other `up`s too; where a test is about the stack or the teardown, it is skipped
-# (about a second of CPU for each `up`, moto's side included).
+# The account's preflight is the subject of the tests under "./lab up asks the account first", and
+# runs in the first `up` below (a new stack, as a user's first `./lab up` makes it) and where the
+# settings are refused; where a test is about the stack or the teardown it is skipped (about a
+# second of CPU for each `up`, moto's side included).
 NO_PREFLIGHT = "--skip-preflight"
 
 
@@ -170,8 +178,8 @@ def test_up_makes_a_new_stack_in_an_empty_backend(project):
 
 
 def test_up_of_dev_in_an_empty_backend_and_then_again(project):
-    assert project.lab("up", "--yes").returncode == 0
-    assert project.lab("up", "--yes").returncode == 0
+    assert project.lab("up", "--yes", NO_PREFLIGHT).returncode == 0
+    assert project.lab("up", "--yes", NO_PREFLIGHT).returncode == 0
     inits = [c for c in project.calls() if c[:2] == ["stack", "init"]]
     assert inits == [["stack", "init", "dev"]]
     assert [c[:3] for c in project.calls() if c[0] == "up"] == [["up", "--stack", "dev"]] * 2
@@ -198,7 +206,7 @@ def test_secret_settings_are_not_copied_silently(project):
 
 
 def test_config_given_to_up_is_saved_with_the_stack(project):
-    result = project.lab("up", "--stack", "ci-4", "--yes", "-c", "lab:clusterName=lab-ci-4",
+    result = project.lab("up", "--stack", "ci-4", "--yes", NO_PREFLIGHT, "-c", "lab:clusterName=lab-ci-4",
                          "-c", 'lab:clientCidrs=["203.0.113.7/32"]')
 
     assert result.returncode == 0, result.stderr

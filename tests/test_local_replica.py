@@ -55,6 +55,14 @@ UNUSED_PLUGINS = ["-p", "no:cacheprovider", "-p", "no:hypothesispytest", "-p", "
 HTML_PLUGINS = ["-p", "no:html", "-p", "no:metadata"]
 
 
+# A fault's verdict is the judge's, whichever the mode. Against 127.0.0.1, where a reply takes a
+# millisecond, sending a route's samples at once saves no time and costs about a third more CPU
+# (threads taking turns at the GIL: BENCHMARK.md), so the fault cases send theirs one after another.
+# The whole-suite run at the end, the class's smoke run (test_class_run.py) and
+# test_smoke_concurrency.py keep the concurrent mode users run.
+SEQUENTIAL = "--sequential"
+
+
 def run_suite(outputs: Path, *extra: str, timeout: float = 150) -> Run:
     report = outputs.with_suffix(".report.json")
     plugins = UNUSED_PLUGINS + ([] if any(a.startswith("--html") for a in extra) else HTML_PLUGINS)
@@ -62,7 +70,7 @@ def run_suite(outputs: Path, *extra: str, timeout: float = 150) -> Run:
            *plugins, *FAST, "--report-json", str(report), *extra]
     started = time.monotonic()
     done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout,
-                          env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "COLUMNS": "200"})
+                          env={**os.environ, "COLUMNS": "200"})
     elapsed = time.monotonic() - started
     data = json.loads(report.read_text()) if report.exists() else None
     return Run(done.returncode, done.stdout + done.stderr, elapsed, data)
@@ -148,7 +156,7 @@ def test_fault_route_sent_to_other_app(replica, tmp_path):
     v1 = next(p for r in alb["spec"]["rules"] for p in r["http"]["paths"] if p["path"] == "/v1")
     v1["backend"]["service"]["name"] = "app2-svc"
     replica.reconfigure(manifests)
-    run = run_suite(replica.write_outputs(tmp_path / "outputs.json"), "--only", "alb", "--only", "nginx")
+    run = run_suite(replica.write_outputs(tmp_path / "outputs.json"), "--only", "alb", "--only", "nginx", SEQUENTIAL)
     assert_failed(run, "alb", "alb /v1: expected app1, got app2 from pod app2-deploy-", "route sent to the wrong app")
 
 
@@ -156,7 +164,7 @@ def test_fault_one_replica_down(replica, tmp_path):
     victim = next(p for p in replica.pods_of("app1") if p.node != PUBLIC_NODE)
     replica.kill(victim.name)
     run = run_suite(replica.write_outputs(tmp_path / "outputs.json"),
-                    *(a for name in ("nodeport", "nodeport-local", "nginx") for a in ("--only", name)))
+                    *(a for name in ("nodeport", "nodeport-local", "nginx") for a in ("--only", name)), SEQUENTIAL)
     assert run.code == 1, run.out
     assert "nodeport /: replicas seen 2 of 3 (missing one replica" in run.out
     assert "nginx /v1/x: replicas seen 2 of 3" in run.out
@@ -167,14 +175,15 @@ def test_fault_rewrite_missing(replica, tmp_path):
     manifests = replica.manifests
     del ingress_of(manifests, "nginx")["metadata"]["annotations"]["nginx.ingress.kubernetes.io/rewrite-target"]
     replica.reconfigure(manifests)
-    run = run_suite(replica.write_outputs(tmp_path / "outputs.json"), "--only", "nginx", "--only", "alb")
+    run = run_suite(replica.write_outputs(tmp_path / "outputs.json"), "--only", "nginx", "--only", "alb", SEQUENTIAL)
     assert_failed(run, "nginx", "nginx /v1/x: app saw /v1/x, expected /x", "rewrite missing?")
 
 
 def test_fault_app_answers_500(replica, tmp_path):
     replica.restart_app("app2", RESPONSE_STATUS="500")
     html = tmp_path / "smoke-report.html"
-    run = run_suite(replica.write_outputs(tmp_path / "outputs.json"), f"--html={html}", "--self-contained-html")
+    run = run_suite(replica.write_outputs(tmp_path / "outputs.json"), f"--html={html}", "--self-contained-html",
+                    SEQUENTIAL)
     assert run.code == 1, run.out
     assert "alb /v2: status 500 from pod app2-deploy-" in run.out
     row = re.search(r'<tr data-entrypoint="alb" data-route="/v2">(.*?)</tr>', html.read_text(), re.S).group(1)
@@ -202,7 +211,7 @@ def test_fault_not_found_answers_200(replica, tmp_path):
     rules[0]["http"]["paths"].append({"path": "/", "pathType": "Prefix",
                                       "backend": {"service": {"name": "app2-svc", "port": {"number": 3000}}}})
     replica.reconfigure(manifests)
-    run = run_suite(replica.write_outputs(tmp_path / "outputs.json"), "--only", "nginx")
+    run = run_suite(replica.write_outputs(tmp_path / "outputs.json"), "--only", "nginx", SEQUENTIAL)
     assert_failed(run, "nginx", "nginx notFound /v3 answered 200, expected 404")
 
 
@@ -228,7 +237,7 @@ def reconfigure_gateway(replica: Replica, tmp_path: Path, fault) -> Run:
     manifests = replica.manifests
     fault(manifests)
     replica.reconfigure(manifests)
-    return run_suite(replica.write_outputs(tmp_path / "outputs.json"), "--only", "gateway")
+    return run_suite(replica.write_outputs(tmp_path / "outputs.json"), "--only", "gateway", SEQUENTIAL)
 
 
 @pytest.mark.parametrize("app1, app2", [(20, 80), (50, 50)], ids=["weights-reversed", "even-split"])

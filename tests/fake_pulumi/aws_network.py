@@ -8,11 +8,12 @@ DeleteSubnet while a network interface is in the subnet, and DeleteVpc while a
 security group other than the default one is in the VPC, with
 "DependencyViolation: The subnet 'subnet-...' has dependencies and cannot be deleted.".
 moto deletes them regardless, so those two refusals are checked here first.
-boto3 is imported by the calls that need it: most destroys touch no AWS resource here, and
-boto3 with an EC2 client costs about half a second of CPU to load.
+The calls go to moto through aws_api.py, not boto3 (half a second of CPU to load, per destroy).
 """
 
 from __future__ import annotations
+
+import aws_api
 
 REQUEST_ID = "00000000-0000-4000-8000-000000000000"
 
@@ -32,34 +33,34 @@ def _delete(call, operation: str, ident: str, blocked: bool, kind: str) -> str |
     label = "Subnet" if kind == "subnet" else "VPC"
     if blocked:
         return f"deleting EC2 {label} ({ident}): " + _sdk_error(operation, "DependencyViolation", _refused(kind, ident))
-    from botocore.exceptions import ClientError
-
     try:
         call()
-    except ClientError as err:
-        info = err.response.get("Error", {})
-        return f"deleting EC2 {label} ({ident}): " + _sdk_error(operation, info.get("Code", "?"),
-                                                                info.get("Message", ""))
+    except aws_api.ApiError as err:
+        return f"deleting EC2 {label} ({ident}): " + _sdk_error(operation, err.code, err.message)
     return None
 
 
 def destroy_network(region: str, vpc_id: str) -> dict[str, str]:
     """Delete the VPC's subnets, then (if they all went) the VPC: {resource type and id: error}."""
-    import boto3
+    def ec2(action: str, **params):
+        return aws_api.ec2(region, action, **params)
 
-    ec2 = boto3.client("ec2", region_name=region)
+    def where(name: str, value: str) -> list[dict]:
+        return [{"Name": name, "Value": [value]}]
+
     errors: dict[str, str] = {}
-    subnets = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])["Subnets"]
-    for subnet in sorted(s["SubnetId"] for s in subnets):
-        held = ec2.describe_network_interfaces(Filters=[{"Name": "subnet-id", "Values": [subnet]}])["NetworkInterfaces"]
-        error = _delete(lambda s=subnet: ec2.delete_subnet(SubnetId=s), "DeleteSubnet", subnet, bool(held), "subnet")
+    subnets = aws_api.items(ec2("DescribeSubnets", Filter=where("vpc-id", vpc_id)), "subnetSet")
+    for subnet in sorted(aws_api.field(s, "subnetId") for s in subnets):
+        held = aws_api.items(ec2("DescribeNetworkInterfaces", Filter=where("subnet-id", subnet)),
+                             "networkInterfaceSet")
+        error = _delete(lambda s=subnet: ec2("DeleteSubnet", SubnetId=s), "DeleteSubnet", subnet, bool(held), "subnet")
         if error:
             errors[f"aws:ec2/subnet:Subnet::{subnet}"] = error
     if errors:
         return errors  # the VPC depends on its subnets: Pulumi does not try it
-    groups = ec2.describe_security_groups(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])["SecurityGroups"]
-    held = [g for g in groups if g["GroupName"] != "default"]
-    error = _delete(lambda: ec2.delete_vpc(VpcId=vpc_id), "DeleteVpc", vpc_id, bool(held), "vpc")
+    groups = aws_api.items(ec2("DescribeSecurityGroups", Filter=where("vpc-id", vpc_id)), "securityGroupInfo")
+    held = [g for g in groups if aws_api.field(g, "groupName") != "default"]
+    error = _delete(lambda: ec2("DeleteVpc", VpcId=vpc_id), "DeleteVpc", vpc_id, bool(held), "vpc")
     return {f"aws:ec2/vpc:Vpc::{vpc_id}": error} if error else {}
 
 
@@ -83,12 +84,8 @@ def diagnostics(stack: str, project: str, errors: dict[str, str]) -> str:
 
 def delete_cluster(region: str, name: str) -> None:
     """The stack's EKS cluster, gone with its stack (nothing to do when it is gone already)."""
-    import boto3
-    from botocore.exceptions import ClientError
-
-    eks = boto3.client("eks", region_name=region)
     try:
-        eks.delete_cluster(name=name)
-    except ClientError as err:
-        if err.response.get("Error", {}).get("Code") != "ResourceNotFoundException":
+        aws_api.eks(region, "DELETE", f"/clusters/{name}")
+    except aws_api.ApiError as err:
+        if err.code != "ResourceNotFoundException":
             raise

@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import os
 
+import aws_api
 from state_cmds import depended_on
 
 PREFIX = "kubernetes:"
@@ -38,13 +39,10 @@ def unreachable_reason(cluster: str | None, region: str | None) -> str | None:
     if os.environ.get("FAKE_PULUMI_K8S_UNREACHABLE"):
         return ("unable to load schema information from the API server: Get "
                 f"\"https://{host}/openapi/v2?timeout=32s\": dial tcp 203.0.113.10:443: i/o timeout")
-    import boto3  # here: a destroy with no Kubernetes object never loads it
-    from botocore.exceptions import ClientError
-
     try:
-        boto3.client("eks", region_name=region).describe_cluster(name=cluster or "")
-    except ClientError as err:
-        if err.response.get("Error", {}).get("Code") != "ResourceNotFoundException":
+        aws_api.eks(region or "us-east-1", "GET", f"/clusters/{cluster or ''}")
+    except aws_api.ApiError as err:
+        if err.code != "ResourceNotFoundException":
             raise
         return ("unable to load schema information from the API server: Get "
                 f"\"https://{host}/openapi/v2?timeout=32s\": dial tcp: lookup {host}: no such host")
