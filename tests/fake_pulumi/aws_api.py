@@ -67,8 +67,7 @@ def ec2(region: str, action: str, **params) -> ET.Element:
     root = ET.fromstring(body)
     error = root.find(".//{*}Error") if root.tag.split("}")[-1] == "Response" else None
     if status >= 400 or error is not None:
-        raise ApiError(_text(error, "Code") if error is not None else str(status),
-                       _text(error, "Message") if error is not None else body.decode(errors="replace"))
+        raise ApiError(field(error, "Code") or str(status), field(error, "Message") or body.decode(errors="replace"))
     return root
 
 
@@ -78,13 +77,10 @@ def items(root: ET.Element, collection: str) -> list[ET.Element]:
     return [] if found is None else list(found.findall("{*}item"))
 
 
-def _text(element: ET.Element | None, tag: str) -> str:
+def field(element: ET.Element | None, tag: str) -> str:
+    """The text of an element's child (EC2's XML has a namespace per API version), "" if none."""
     found = None if element is None else element.find(f"{{*}}{tag}")
     return "" if found is None or found.text is None else found.text
-
-
-def field(element: ET.Element, tag: str) -> str:
-    return _text(element, tag)
 
 
 def eks(region: str, method: str, path: str) -> dict:
