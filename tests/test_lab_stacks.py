@@ -127,9 +127,9 @@ def ran_up(project: Project, stack: str) -> bool:
 
 
 # The account's preflight is the subject of the tests under "./lab up asks the account first", and
-# runs in the first `up` below (a new stack, as a user's first `./lab up` makes it) and where the
-# settings are refused; where a test is about the stack or the teardown it is skipped (about a
-# second of CPU for each `up`, moto's side included).
+# runs in the first `up` below (a new stack, as a user's first `./lab up` makes it); where a test
+# is about the stack or the teardown it is skipped (about a second of CPU for each `up`, moto's
+# side included).
 NO_PREFLIGHT = "--skip-preflight"
 
 

@@ -56,7 +56,7 @@ HTML_PLUGINS = ["-p", "no:html", "-p", "no:metadata"]
 
 
 # A fault's verdict is the judge's, whichever the mode. Against 127.0.0.1, where a reply takes a
-# millisecond, sending a route's samples at once saves no time and costs about a third more CPU
+# millisecond, sending a route's samples at once saves no time and costs about 40 % more CPU
 # (threads taking turns at the GIL: BENCHMARK.md), so the fault cases send theirs one after another.
 # The whole-suite run at the end, the class's smoke run (test_class_run.py) and
 # test_smoke_concurrency.py keep the concurrent mode users run.

@@ -33,9 +33,11 @@ def _endpoint() -> str:
     return url.rstrip("/")
 
 
-def _send(service: str, region: str, method: str, path: str, body: bytes | None,
+def _send(service: str, region: str | None, method: str, path: str, body: bytes | None,
           content_type: str) -> tuple[int, dict[str, str], bytes]:
     key = os.environ.get("AWS_ACCESS_KEY_ID") or "testing"
+    # No region given: the environment's, as boto3 would take it.
+    region = region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
     day = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%d")
     headers = {"Authorization": f"AWS4-HMAC-SHA256 Credential={key}/{day}/{region}/{service}/aws4_request, "
                                 "SignedHeaders=host, Signature=0", "Content-Type": content_type}
@@ -60,7 +62,7 @@ def _flatten(params: dict, prefix: str = "") -> dict[str, str]:
     return flat
 
 
-def ec2(region: str, action: str, **params) -> ET.Element:
+def ec2(region: str | None, action: str, **params) -> ET.Element:
     """An EC2 Query API call: its response document, or ApiError."""
     form = urllib.parse.urlencode({"Action": action, "Version": EC2_VERSION, **_flatten(params)}).encode()
     status, _, body = _send("ec2", region, "POST", "/", form, "application/x-www-form-urlencoded")
@@ -83,7 +85,7 @@ def field(element: ET.Element | None, tag: str) -> str:
     return "" if found is None or found.text is None else found.text
 
 
-def eks(region: str, method: str, path: str) -> dict:
+def eks(region: str | None, method: str, path: str) -> dict:
     """An EKS REST call: its JSON answer, or ApiError (its type from x-amzn-ErrorType, as botocore
     reads a REST-JSON error, else the body's __type)."""
     status, headers, body = _send("eks", region, method, path, None, "application/json")

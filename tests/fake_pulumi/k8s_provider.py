@@ -40,7 +40,7 @@ def unreachable_reason(cluster: str | None, region: str | None) -> str | None:
         return ("unable to load schema information from the API server: Get "
                 f"\"https://{host}/openapi/v2?timeout=32s\": dial tcp 203.0.113.10:443: i/o timeout")
     try:
-        aws_api.eks(region or "us-east-1", "GET", f"/clusters/{cluster or ''}")
+        aws_api.eks(region, "GET", f"/clusters/{cluster or ''}")
     except aws_api.ApiError as err:
         if err.code != "ResourceNotFoundException":
             raise
