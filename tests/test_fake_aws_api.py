@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import sys
 
-import boto3
 import pytest
 
-from tests.test_lab_stacks import FAKE, moto_endpoint  # noqa: F401 (a fixture)
-
-REGION = "eu-west-1"
+from tests.test_lab_destroy import REGION, ec2
+from tests.test_lab_stacks import FAKE, moto_endpoint, project  # noqa: F401 (fixtures)
 
 
 @pytest.fixture
-def api(moto_endpoint, monkeypatch):  # noqa: F811
-    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_endpoint)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+def api(project, monkeypatch):  # noqa: F811
+    """aws_api as the fake CLI imports it, in the environment `./lab` gives the fake CLI."""
+    for key in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID"):
+        monkeypatch.setenv(key, project.env[key])
     monkeypatch.syspath_prepend(str(FAKE.parent))
     sys.modules.pop("aws_api", None)
     import aws_api
@@ -24,13 +23,8 @@ def api(moto_endpoint, monkeypatch):  # noqa: F811
     sys.modules.pop("aws_api", None)
 
 
-def ec2(endpoint: str):
-    return boto3.client("ec2", region_name=REGION, endpoint_url=endpoint,
-                        aws_access_key_id="testing", aws_secret_access_key="testing")
-
-
-def test_describe_filters_by_vpc_and_delete_takes_the_subnet(api, moto_endpoint):  # noqa: F811
-    client = ec2(moto_endpoint)
+def test_describe_filters_by_vpc_and_delete_takes_the_subnet(api, project):  # noqa: F811
+    client = ec2(project)
     vpc, other = (client.create_vpc(CidrBlock=c)["Vpc"]["VpcId"] for c in ("10.1.0.0/16", "10.2.0.0/16"))
     subnet = client.create_subnet(VpcId=vpc, CidrBlock="10.1.1.0/24")["Subnet"]["SubnetId"]
     client.create_subnet(VpcId=other, CidrBlock="10.2.1.0/24")
