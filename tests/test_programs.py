@@ -1,8 +1,10 @@
-"""tests/programs.py: a kept run is handed out as a copy, and only for the same settings."""
+"""tests/programs.py: a kept run is handed out as a copy, and only for the same settings; a run
+leaves the SDK as it found it."""
 
 from __future__ import annotations
 
 import pytest
+from pulumi.runtime import resource as sdk_resource
 
 from labtools import simulate
 from tests import programs
@@ -40,3 +42,13 @@ def test_a_refused_run_is_not_kept(monkeypatch):
         with pytest.raises(Exception, match="lab:nodePort"):
             programs.run_lab({"lab:nodePort": 5})
     assert len(calls) == 2
+
+
+@pytest.mark.parametrize("overrides", [{}, {"lab:nodePort": 1}], ids=["run", "refused run"])
+def test_a_run_gives_the_sdk_its_source_positions_back(overrides):
+    # A run stubs the SDK's stack capture (the mocks never read it); a real program must get it back.
+    capture = sdk_resource._get_stack_trace
+    assert capture is not simulate._no_stack_trace
+    graph, error = simulate.run_program(overrides)
+    assert (error is None) == (not overrides) and bool(graph.resources) == (not overrides)
+    assert sdk_resource._get_stack_trace is capture
