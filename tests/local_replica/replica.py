@@ -107,13 +107,12 @@ class Replica:
         self.apps[pod_name].stop()
 
     def restart_app(self, app: str, **env: str) -> None:
-        for name, proc in list(self.apps.items()):
-            if proc.pod.app == app:
-                proc.stop()
-                self.apps[name] = AppProcess(proc.pod, self.workdir, env).start()
-        for proc in self.apps.values():
-            if proc.pod.app == app:
-                proc.wait_healthy()
+        names = [name for name, proc in self.apps.items() if proc.pod.app == app]
+        stop_all([self.apps[name].proc for name in names])  # at once: each takes up to 0.1 s to stop
+        for name in names:
+            self.apps[name] = AppProcess(self.apps[name].pod, self.workdir, env).start()
+        for name in names:
+            self.apps[name].wait_healthy()
 
     def pods_of(self, app: str, node: str | None = None) -> list[render.Pod]:
         return [p for p in self.pods if p.app == app and (node is None or p.node == node)]
