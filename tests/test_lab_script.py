@@ -167,6 +167,18 @@ def test_bytecode_goes_to_the_cache_when_python_may_not_write_it(given, expected
     assert result.stdout.strip() == expected.strip()
 
 
+def test_the_suite_runs_a_worker_per_core_and_one_more_and_the_callers_n_wins(tmp_path):
+    fake = tmp_path / "venv" / "bin"
+    fake.mkdir(parents=True)
+    (fake / "python").write_text('#!/bin/sh\necho "$@"\n')  # prints what ./lab test runs
+    (fake / "python").chmod(0o755)
+    script = (f"source {LAB}; cd {ROOT}; VENV={tmp_path}/venv; ensure_venv() {{ :; }}; nproc() {{ echo 2; }}; "
+              "REST=(-x -n 1); cmd_test")
+    result = subprocess.run([shutil.which("bash"), "-c", script], capture_output=True, text=True, timeout=30,
+                            env={"PATH": os.environ.get("PATH", "")})
+    assert result.stdout.strip() == "-m pytest -n 3 --dist loadfile --no-loadscope-reorder -x -n 1", result.stderr
+
+
 def test_unknown_command_and_bad_stack_name():
     path = os.environ.get("PATH", "")
     result = run(["deploy"], path)
