@@ -158,12 +158,16 @@ def test_help_lists_every_command_and_flag():
         assert "--stack NAME" in sections[command]
 
 
+def in_lab(script: str) -> subprocess.CompletedProcess:
+    """`script` run in bash with ./lab sourced (its functions, not its main), in the project root."""
+    return subprocess.run([shutil.which("bash"), "-c", f"source {LAB}; cd {ROOT}; {script}"], capture_output=True,
+                          text=True, timeout=30, env={"PATH": os.environ.get("PATH", "")})
+
+
 @pytest.mark.parametrize("given, expected", [("1", f"{ROOT}/.cache/pycache unset"), ("", " unset")])
 def test_bytecode_goes_to_the_cache_when_python_may_not_write_it(given, expected):
-    script = (f"source {LAB}; cd {ROOT}; PYTHONDONTWRITEBYTECODE={given}; bytecode_cache; "
-              'echo "${PYTHONPYCACHEPREFIX:-} ${PYTHONDONTWRITEBYTECODE:-unset}"')
-    result = subprocess.run([shutil.which("bash"), "-c", script], capture_output=True, text=True, timeout=30,
-                            env={"PATH": os.environ.get("PATH", "")})
+    result = in_lab(f"PYTHONDONTWRITEBYTECODE={given}; bytecode_cache; "
+                    'echo "${PYTHONPYCACHEPREFIX:-} ${PYTHONDONTWRITEBYTECODE:-unset}"')
     assert result.stdout.strip() == expected.strip()
 
 
@@ -172,10 +176,7 @@ def test_the_suite_runs_a_worker_per_core_and_one_more_and_the_callers_n_wins(tm
     fake.mkdir(parents=True)
     (fake / "python").write_text('#!/bin/sh\necho "$@"\n')  # prints what ./lab test runs
     (fake / "python").chmod(0o755)
-    script = (f"source {LAB}; cd {ROOT}; VENV={tmp_path}/venv; ensure_venv() {{ :; }}; nproc() {{ echo 2; }}; "
-              "REST=(-x -n 1); cmd_test")
-    result = subprocess.run([shutil.which("bash"), "-c", script], capture_output=True, text=True, timeout=30,
-                            env={"PATH": os.environ.get("PATH", "")})
+    result = in_lab(f"VENV={tmp_path}/venv; ensure_venv() {{ :; }}; nproc() {{ echo 2; }}; REST=(-x -n 1); cmd_test")
     assert result.stdout.strip() == "-m pytest -n 3 --dist loadfile --no-loadscope-reorder -x -n 1", result.stderr
 
 
